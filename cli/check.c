@@ -1,0 +1,421 @@
+/*
+ * `cachet check`: feeds a message file through the same pipeline the milter
+ * runs, without libmilter, and prints the verdict: first the exact
+ * Authentication-Results field the milter would add, then one line per
+ * check (or, with --json, one JSON object).  The envelope comes from the
+ * options; without --client-ip the client is unknown and so external.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar.h"
+#include "check.h"
+#include "cli.h"
+#include "config.h"
+#include "header.h"
+#include "json.h"
+#include "log.h"
+#include "pipeline.h"
+#include "runtime.h"
+#include "xalloc.h"
+
+#define MAX_RCPTS 1000
+#define MAX_NAMESERVERS 16
+
+/* The checks a report always shows, by AR method and check name. */
+static const struct {
+	const char *method;	/* key in the output and AR method */
+	const char *check;	/* name in the check table */
+	bool list;		/* one entry per result (DKIM signatures) */
+} report_methods[] = {
+	{ "dkim", "dkim_verify", true }, { "spf", "spf", false }, { "dmarc", "dmarc", false },
+	{ "arc", "arc", false },	 { "av", "av", false },	  { "spam", "spam", false },
+};
+
+struct check_opts {
+	const char *config_path, *zone, *client_ip, *helo, *mail_from, *authserv_id;
+	const char *auth_user, *input;
+	const char *nameservers[MAX_NAMESERVERS + 1];
+	size_t n_nameservers;
+	const char *rcpts[MAX_RCPTS];
+	size_t n_rcpts;
+	long long now;
+	bool have_now, json;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cachet check [options] FILE|-\n"
+		"  -c FILE                configuration file (default: built-in defaults)\n"
+		"  --dns-zone FILE        answer every DNS lookup from this zone file\n"
+		"  --nameserver IP[@PORT] send DNS lookups there (repeatable)\n"
+		"  --client-ip IP         the SMTP client's address\n"
+		"  --helo NAME            the HELO/EHLO name\n"
+		"  --mail-from ADDR       the envelope sender (MAIL FROM)\n"
+		"  --rcpt ADDR            an envelope recipient (repeatable)\n"
+		"  --auth-user NAME       the client authenticated (SASL) as NAME\n"
+		"  --authserv-id ID       the authserv-id to write (default: AuthservID)\n"
+		"  --now UNIXTIME         fix the clock (signature times, expiry)\n"
+		"  --json                 print one JSON object instead of text\n"
+		"exit status: 0 evaluated, 1 unreadable input, 2 usage or configuration error\n");
+}
+
+enum { OPT_ZONE = 256, OPT_NS, OPT_IP, OPT_HELO, OPT_FROM, OPT_RCPT, OPT_AUTH, OPT_ID,
+       OPT_NOW, OPT_JSON };
+
+static int parse_now(const char *s, long long *now_r)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0)
+		return -1;
+	*now_r = v;
+	return 0;
+}
+
+static int add_repeat(const char **v, size_t *n, size_t max, const char *s, const char *what)
+{
+	if (*n >= max) {
+		fprintf(stderr, "cachet check: too many %s (at most %zu)\n", what, max);
+		return -1;
+	}
+	v[(*n)++] = s;
+	return 0;
+}
+
+static int parse_opt(int ch, struct check_opts *o)
+{
+	switch (ch) {
+	case 'c': o->config_path = optarg; return 0;
+	case OPT_ZONE: o->zone = optarg; return 0;
+	case OPT_NS: return add_repeat(o->nameservers, &o->n_nameservers, MAX_NAMESERVERS,
+				       optarg, "nameservers");
+	case OPT_IP: o->client_ip = optarg; return 0;
+	case OPT_HELO: o->helo = optarg; return 0;
+	case OPT_FROM: o->mail_from = optarg; return 0;
+	case OPT_RCPT: return add_repeat(o->rcpts, &o->n_rcpts, MAX_RCPTS, optarg, "recipients");
+	case OPT_AUTH: o->auth_user = optarg; return 0;
+	case OPT_ID: o->authserv_id = optarg; return 0;
+	case OPT_NOW:
+		o->have_now = true;
+		if (parse_now(optarg, &o->now) == 0)
+			return 0;
+		fprintf(stderr, "cachet check: --now: expected seconds since 1970, not %s\n", optarg);
+		return -1;
+	case OPT_JSON: o->json = true; return 0;
+	case 'h': usage(stdout); exit(0);
+	default: return -1;
+	}
+}
+
+static int parse_args(int argc, char **argv, struct check_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "dns-zone", required_argument, NULL, OPT_ZONE },
+		{ "nameserver", required_argument, NULL, OPT_NS },
+		{ "client-ip", required_argument, NULL, OPT_IP },
+		{ "helo", required_argument, NULL, OPT_HELO },
+		{ "mail-from", required_argument, NULL, OPT_FROM },
+		{ "rcpt", required_argument, NULL, OPT_RCPT },
+		{ "auth-user", required_argument, NULL, OPT_AUTH },
+		{ "authserv-id", required_argument, NULL, OPT_ID },
+		{ "now", required_argument, NULL, OPT_NOW },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1)
+		if (parse_opt(ch, o) < 0) {
+			usage(stderr);
+			return -1;
+		}
+	if (optind != argc - 1) {
+		fprintf(stderr, "cachet check: expected one message file (or - for stdin)\n");
+		usage(stderr);
+		return -1;
+	}
+	o->input = argv[optind];
+	return 0;
+}
+
+static void replace_string(char **field, const char *value)
+{
+	free(*field);
+	*field = xstrdup(value);
+}
+
+/* Command-line options override the file's (before anything shares cfg). */
+static void apply_overrides(struct config *cfg, const struct check_opts *o)
+{
+	if (o->zone != NULL)
+		replace_string(&cfg->test_dns_data, o->zone);
+	if (o->authserv_id != NULL)
+		replace_string(&cfg->authserv_id, o->authserv_id);
+	if (o->n_nameservers > 0) {
+		for (char **p = cfg->nameservers; p != NULL && *p != NULL; p++)
+			free(*p);
+		free(cfg->nameservers);
+		cfg->nameservers = xcalloc(o->n_nameservers + 1, sizeof(char *));
+		for (size_t i = 0; i < o->n_nameservers; i++)
+			cfg->nameservers[i] = xstrdup(o->nameservers[i]);
+	}
+}
+
+static struct runtime *make_runtime(const struct check_opts *o)
+{
+	char *error = NULL;
+	struct config *cfg = o->config_path != NULL ? config_load(o->config_path, &error)
+						    : config_defaults();
+	if (cfg == NULL) {
+		fprintf(stderr, "cachet check: %s\n", error);
+		free(error);
+		return NULL;
+	}
+	apply_overrides(cfg, o);
+	if (o->authserv_id != NULL && !ar_authserv_id_valid(o->authserv_id)) {
+		fprintf(stderr, "cachet check: --authserv-id: not a valid authserv-id: %s\n",
+			o->authserv_id);
+		config_unref(&cfg);
+		return NULL;
+	}
+	struct runtime *rt = runtime_new(cfg, &error);
+	config_unref(&cfg);
+	if (rt == NULL) {
+		fprintf(stderr, "cachet check: %s\n", error);
+		free(error);
+	}
+	return rt;
+}
+
+/* The reader's callbacks hand the message to the pipeline. */
+static bool on_field(void *ctx, const char *name, size_t name_len, const char *value,
+		     size_t value_len)
+{
+	struct msg *m = ctx;
+	char *n = arena_memdup(m->arena, name, name_len);
+	pipeline_header(m, n, value, value_len);
+	return true;
+}
+
+static bool on_eoh(void *ctx)
+{
+	pipeline_eoh(ctx);
+	return true;
+}
+
+static bool on_body(void *ctx, const uint8_t *data, size_t len)
+{
+	pipeline_body(ctx, data, len);
+	return true;
+}
+
+/* Reads the message into the pipeline.  Returns 0, or -1 if unreadable. */
+static int feed(struct msg *m, const char *input)
+{
+	FILE *f = strcmp(input, "-") == 0 ? stdin : fopen(input, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "cachet check: %s: %s\n", input, strerror(errno));
+		return -1;
+	}
+	const struct config *cfg = m->conn->rt->cfg;
+	struct hdr_limits limits = { cfg->max_header_count, cfg->max_header_size,
+				     cfg->max_header_block, cfg->max_line_length };
+	struct hdr_callbacks cb = { on_field, on_eoh, on_body };
+	struct hdr_reader *r = hdr_reader_new(&limits, &cb, m);
+	uint8_t chunk[65536];
+	size_t n;
+	enum hdr_error e = HDR_OK;
+	while (e == HDR_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		e = hdr_reader_feed(r, chunk, n);
+	int rc = ferror(f) ? -1 : 0;
+	if (rc < 0)
+		fprintf(stderr, "cachet check: %s: read error\n", input);
+	if (e == HDR_OK)
+		e = hdr_reader_finish(r);
+	pipeline_header_limit(m, e);
+	if (!m->eoh_done)
+		pipeline_eoh(m);
+	hdr_reader_free(&r);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+static bool check_enabled(const struct runtime *rt, const char *name)
+{
+	for (size_t i = 0; i < rt->n_checks; i++)
+		if (strcmp(rt->checks[i]->name, name) == 0)
+			return rt->checks[i]->enabled == NULL || rt->checks[i]->enabled(rt->cfg);
+	return false;
+}
+
+/* Value of `key=` in a props string ("header.d=x header.s=y"), or NULL. */
+static char *prop(struct arena *a, const char *props, const char *key)
+{
+	size_t klen = strlen(key);
+	for (const char *p = props; p != NULL && *p != '\0';) {
+		while (*p == ' ')
+			p++;
+		size_t len = strcspn(p, " ");
+		if (len > klen && strncmp(p, key, klen) == 0 && p[klen] == '=')
+			return arena_memdup(a, p + klen + 1, len - klen - 1);
+		p += len;
+	}
+	return NULL;
+}
+
+static void json_member(struct buf *b, const char *key, const char *value)
+{
+	json_put_string(b, key);
+	buf_putc(b, ':');
+	json_put_string(b, value);
+}
+
+static void json_result(struct buf *b, struct arena *a, const struct ar_result *r, bool dkim)
+{
+	buf_putc(b, '{');
+	json_member(b, "result", r->result);
+	buf_putc(b, ',');
+	json_member(b, "reason", r->reason);
+	buf_putc(b, ',');
+	json_member(b, "comment", r->comment);
+	if (dkim) {
+		buf_putc(b, ',');
+		json_member(b, "domain", prop(a, r->props, "header.d"));
+		buf_putc(b, ',');
+		json_member(b, "selector", prop(a, r->props, "header.s"));
+		buf_putc(b, ',');
+		json_member(b, "algorithm", prop(a, r->props, "header.a"));
+	}
+	buf_putc(b, ',');
+	json_member(b, "properties", r->props);
+	buf_putc(b, '}');
+}
+
+static void json_method(struct buf *b, struct msg *m, size_t k)
+{
+	const struct verdict *v = &m->verdict;
+	bool list = report_methods[k].list, any = false;
+	json_put_string(b, report_methods[k].method);
+	buf_puts(b, list ? ":[" : ":");
+	for (size_t i = 0; i < v->n_results; i++) {
+		if (strcmp(v->results[i].method, report_methods[k].method) != 0)
+			continue;
+		if (any && !list)
+			break;
+		if (any)
+			buf_putc(b, ',');
+		json_result(b, m->arena, &v->results[i], list);
+		any = true;
+	}
+	if (!any) {
+		struct ar_result none = { .method = report_methods[k].method, .result = "none",
+					  .reason = check_enabled(m->conn->rt, report_methods[k].check)
+							    ? "nothing to check"
+							    : "check not enabled" };
+		json_result(b, m->arena, &none, list);
+	}
+	if (list)
+		buf_putc(b, ']');
+}
+
+static void print_json(struct msg *m, const struct eom_result *r)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	buf_putc(&b, '{');
+	json_member(&b, "authentication_results", r->ar_value);
+	buf_putc(&b, ',');
+	json_member(&b, "action", action_name(r->action));
+	buf_putc(&b, ',');
+	json_member(&b, "origin", m->internal ? "internal" : "external");
+	buf_puts(&b, ",\"smtp_reply\":");
+	if (r->smtp_code != NULL) {
+		buf_putc(&b, '{');
+		json_member(&b, "code", r->smtp_code);
+		buf_putc(&b, ',');
+		json_member(&b, "xcode", r->smtp_xcode);
+		buf_putc(&b, ',');
+		json_member(&b, "text", r->smtp_text);
+		buf_putc(&b, '}');
+	} else {
+		buf_puts(&b, "null");
+	}
+	for (size_t k = 0; k < ARRAY_LEN(report_methods); k++) {
+		buf_putc(&b, ',');
+		json_method(&b, m, k);
+	}
+	buf_puts(&b, "}\n");
+	fwrite(b.p, 1, b.len, stdout);
+	buf_free(&b);
+}
+
+static void print_text(struct msg *m, const struct eom_result *r)
+{
+	const struct verdict *v = &m->verdict;
+	printf("Authentication-Results: %s\n", r->ar_value);
+	printf("action: %s", action_name(r->action));
+	if (r->smtp_code != NULL)
+		printf(" (%s %s %s)", r->smtp_code, r->smtp_xcode ? r->smtp_xcode : "",
+		       r->smtp_text ? r->smtp_text : "");
+	printf("; origin: %s\n", m->internal ? "internal" : "external");
+	for (size_t k = 0; k < ARRAY_LEN(report_methods); k++) {
+		bool any = false;
+		for (size_t i = 0; i < v->n_results; i++) {
+			const struct ar_result *res = &v->results[i];
+			if (strcmp(res->method, report_methods[k].method) != 0)
+				continue;
+			any = true;
+			printf("%s: %s%s%s%s%s%s%s\n", res->method, res->result,
+			       res->comment ? " (" : "", res->comment ? res->comment : "",
+			       res->comment ? ")" : "", res->reason ? " reason: " : "",
+			       res->reason ? res->reason : "", "");
+		}
+		if (!any)
+			printf("%s: none (%s)\n", report_methods[k].method,
+			       check_enabled(m->conn->rt, report_methods[k].check)
+				       ? "nothing to check" : "check not enabled");
+	}
+}
+
+static int run(const struct check_opts *o, struct runtime *rt)
+{
+	struct conn *c = pipeline_conn_new_text(rt, NULL, o->client_ip);
+	if (o->helo != NULL)
+		pipeline_helo(c, o->helo);
+	struct msg *m = pipeline_msg_begin(c, o->mail_from, o->auth_user);
+	if (o->have_now)
+		m->now = (time_t)o->now;
+	for (size_t i = 0; i < o->n_rcpts; i++)
+		pipeline_rcpt(m, o->rcpts[i]);
+	int rc = feed(m, o->input);
+	if (rc == 0) {
+		const struct eom_result *r = pipeline_eom(m);
+		if (o->json)
+			print_json(m, r);
+		else
+			print_text(m, r);
+	}
+	pipeline_conn_free(&c);
+	return rc == 0 ? 0 : 1;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct check_opts o = { 0 };
+	if (parse_args(argc, argv, &o) < 0)
+		return 2;
+	struct runtime *rt = make_runtime(&o);
+	if (rt == NULL)
+		return 2;
+	int rc = run(&o, rt);
+	runtime_unref(&rt);
+	return rc;
+}

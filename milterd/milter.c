@@ -1,0 +1,333 @@
+/*
+ * The libmilter driver: the only file that sees SMFICTX and smfi_*.  Each
+ * callback becomes a pipeline event; the pipeline's end-of-message result
+ * becomes header changes, a reply and an sfsistat.  No checking happens
+ * here.
+ *
+ * libmilter's lifecycle (STYLE.md): close may be the only callback a
+ * connection gets, one connection may carry many messages, and abort can
+ * come at any point, so the connection context (set at connect, freed at
+ * close) and the message context (MAIL FROM to end of message or abort) are
+ * kept apart and each is freed on every path.
+ */
+#include "milter.h"
+
+#include <libmilter/mfapi.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pipeline.h"
+#include "xalloc.h"
+
+/* libmilter's prototypes predate const; it does not write through these. */
+static char *unconst(const char *s)
+{
+	return (char *)(uintptr_t)s;
+}
+
+/*
+ * What libmilter keeps for us per SMTP session: the pipeline's connection
+ * and what negotiation settled.  Created at negotiate (or connect, for an
+ * MTA that does not negotiate), freed at close.
+ */
+struct session {
+	struct conn *conn;
+	/*
+	 * SMFIP_HDR_LEADSPC: header values arrive with the whitespace after
+	 * the colon, and values we add must bring their own.
+	 */
+	bool leadspc;
+};
+
+static struct session *session_of(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+/* The session, created on first use; NULL only if libmilter refuses it. */
+static struct session *session_get(SMFICTX *ctx)
+{
+	struct session *s = session_of(ctx);
+	if (s != NULL)
+		return s;
+	s = xcalloc(1, sizeof(*s));
+	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static struct conn *conn_of(SMFICTX *ctx)
+{
+	struct session *s = session_of(ctx);
+	return s != NULL ? s->conn : NULL;
+}
+
+static struct msg *msg_of(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	return c != NULL ? c->msg : NULL;
+}
+
+/* What to answer when cachet itself cannot go on (OnInternalError). */
+static sfsistat internal_error(SMFICTX *ctx, const char *what)
+{
+	struct runtime *rt = runtime_current();
+	enum on_error e = rt != NULL ? rt->cfg->on_internal_error : ON_ERROR_TEMPFAIL;
+	runtime_unref(&rt);
+	struct msg *m = msg_of(ctx);
+	log_msg(LOG_ERR, m != NULL ? m->qid : NULL, "internal error: %s; %s", what,
+		on_error_name(e));
+	if (e == ON_ERROR_ACCEPT)
+		return SMFIS_ACCEPT;
+	smfi_setreply(ctx, unconst("451"), unconst("4.3.0"),
+		      unconst("internal error in the mail filter, try again later"));
+	return SMFIS_TEMPFAIL;
+}
+
+static void take_qid(SMFICTX *ctx, struct msg *m)
+{
+	if (strcmp(m->qid, "NOQUEUE") == 0)
+		pipeline_msg_set_qid(m, smfi_getsymval(ctx, unconst("i")));
+}
+
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+			     unsigned long f2, unsigned long f3, unsigned long *pf0,
+			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	(void)f2;
+	(void)f3;
+	unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+	*pf0 = want & f0;
+	*pf1 = 0;
+	/* header values exactly as sent (DKIM's simple canonicalization) */
+	if (f1 & SMFIP_HDR_LEADSPC)
+		*pf1 |= SMFIP_HDR_LEADSPC;
+	struct runtime *rt = runtime_current();
+	if (rt != NULL && !pipeline_wants_body(rt) && (f1 & SMFIP_NOBODY))
+		*pf1 |= SMFIP_NOBODY;
+	runtime_unref(&rt);
+	struct session *s = session_get(ctx);
+	if (s == NULL)
+		return SMFIS_REJECT; /* libmilter: refuse the negotiation; MTA's default action */
+	s->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	*pf2 = 0;
+	*pf3 = 0;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
+{
+	struct runtime *rt = runtime_current();
+	if (rt == NULL)
+		return internal_error(ctx, "no configuration loaded");
+	struct session *s = session_get(ctx);
+	if (s == NULL) {
+		runtime_unref(&rt);
+		return internal_error(ctx, "smfi_setpriv failed");
+	}
+	pipeline_conn_free(&s->conn);
+	s->conn = pipeline_conn_new(rt, hostname, addr);
+	runtime_unref(&rt);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_helo(SMFICTX *ctx, char *helo)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return internal_error(ctx, "HELO without a connection");
+	pipeline_helo(c, helo);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return internal_error(ctx, "MAIL FROM without a connection");
+	struct msg *m = pipeline_msg_begin(c, argv[0], smfi_getsymval(ctx, unconst("{auth_authen}")));
+	take_qid(ctx, m);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct msg *m = msg_of(ctx);
+	if (m == NULL)
+		return internal_error(ctx, "RCPT TO without MAIL FROM");
+	pipeline_rcpt(m, argv[0]);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct msg *m = msg_of(ctx);
+	if (m == NULL)
+		return internal_error(ctx, "header without MAIL FROM");
+	take_qid(ctx, m);
+	if (session_of(ctx)->leadspc) {
+		pipeline_header(m, name, value, strlen(value));
+	} else {
+		/* the MTA dropped the space after the colon: put the usual one back */
+		char *v = arena_printf(m->arena, " %s", value);
+		pipeline_header(m, name, v, strlen(v));
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_eoh(SMFICTX *ctx)
+{
+	struct msg *m = msg_of(ctx);
+	if (m == NULL)
+		return internal_error(ctx, "end of header without MAIL FROM");
+	take_qid(ctx, m);
+	pipeline_eoh(m);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	struct msg *m = msg_of(ctx);
+	if (m == NULL)
+		return internal_error(ctx, "body without MAIL FROM");
+	pipeline_body(m, data, len);
+	return SMFIS_CONTINUE;
+}
+
+/* libmilter's reply text must be printable, and '%' is special to it. */
+static void set_reply(SMFICTX *ctx, const struct eom_result *r, struct arena *a)
+{
+	if (r->smtp_code == NULL)
+		return;
+	const char *t = r->smtp_text != NULL ? r->smtp_text : "";
+	char *text = arena_alloc(a, strlen(t) * 2 + 1), *o = text;
+	for (; *t != '\0'; t++) {
+		unsigned char ch = (unsigned char)*t;
+		*o++ = ch < 0x20 || ch > 0x7e ? ' ' : (char)ch;
+		if (ch == '%')
+			*o++ = '%';
+	}
+	*o = '\0';
+	smfi_setreply(ctx, unconst(r->smtp_code), unconst(r->smtp_xcode), text);
+}
+
+static int apply_edit(SMFICTX *ctx, const struct header_edit *e, struct arena *a)
+{
+	char *name = unconst(e->name);
+	char *value = unconst(e->value);
+	/* under SMFIP_HDR_LEADSPC the MTA writes "Name:" + value verbatim */
+	if (value != NULL && session_of(ctx)->leadspc)
+		value = arena_printf(a, " %s", value);
+	switch (e->op) {
+	case EDIT_INSERT:
+		return smfi_insheader(ctx, (int)e->index, name, value);
+	case EDIT_DELETE:
+		return smfi_chgheader(ctx, name, (int)e->index, NULL);
+	case EDIT_ADD:
+		return smfi_addheader(ctx, name, value);
+	}
+	return MI_FAILURE;
+}
+
+static sfsistat on_eom(SMFICTX *ctx)
+{
+	struct msg *m = msg_of(ctx);
+	if (m == NULL)
+		return internal_error(ctx, "end of message without MAIL FROM");
+	take_qid(ctx, m);
+	const struct eom_result *r = pipeline_eom(m);
+	sfsistat st = SMFIS_CONTINUE;
+	for (size_t i = 0; i < r->n_edits; i++) {
+		if (apply_edit(ctx, &r->edits[i], m->arena) != MI_SUCCESS) {
+			st = internal_error(ctx, "the MTA refused a header change");
+			pipeline_msg_end(m->conn);
+			return st;
+		}
+	}
+	set_reply(ctx, r, m->arena);
+	switch (r->action) {
+	case ACTION_ACCEPT:
+		break;
+	case ACTION_QUARANTINE:
+		if (smfi_quarantine(ctx, unconst(r->smtp_text != NULL ? r->smtp_text
+								      : "cachet")) != MI_SUCCESS)
+			log_msg(LOG_ERR, m->qid, "the MTA refused to quarantine the message");
+		break;
+	case ACTION_DISCARD:
+		st = SMFIS_DISCARD;
+		break;
+	case ACTION_TEMPFAIL:
+		st = SMFIS_TEMPFAIL;
+		break;
+	case ACTION_REJECT:
+		st = SMFIS_REJECT;
+		break;
+	}
+	pipeline_msg_end(m->conn);
+	return st;
+}
+
+static sfsistat on_abort(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	if (c != NULL)
+		pipeline_msg_end(c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_close(SMFICTX *ctx)
+{
+	struct session *s = session_of(ctx);
+	if (s != NULL) {
+		smfi_setpriv(ctx, NULL);
+		pipeline_conn_free(&s->conn);
+		free(s);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc milter_desc = {
+	.xxfi_name = (char *)(uintptr_t)"cachet",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_connect = on_connect,
+	.xxfi_helo = on_helo,
+	.xxfi_envfrom = on_envfrom,
+	.xxfi_envrcpt = on_envrcpt,
+	.xxfi_header = on_header,
+	.xxfi_eoh = on_eoh,
+	.xxfi_body = on_body,
+	.xxfi_eom = on_eom,
+	.xxfi_abort = on_abort,
+	.xxfi_close = on_close,
+	.xxfi_negotiate = on_negotiate,
+};
+
+int milter_open(const char *socket_spec)
+{
+	if (smfi_register(milter_desc) != MI_SUCCESS) {
+		log_msg(LOG_ERR, NULL, "libmilter refused the registration");
+		return -1;
+	}
+	/* libmilter reads "unix:" as "local:" and wants "inet:PORT@HOST" */
+	if (smfi_setconn(unconst(socket_spec)) != MI_SUCCESS) {
+		log_msg(LOG_ERR, NULL, "Socket %s: libmilter cannot use it", socket_spec);
+		return -1;
+	}
+	/* removes a stale local socket and listens now, before privileges drop */
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		log_msg(LOG_ERR, NULL, "Socket %s: cannot listen (in use? permissions?)",
+			socket_spec);
+		return -1;
+	}
+	return 0;
+}
+
+int milter_run(void)
+{
+	return smfi_main() == MI_SUCCESS ? 0 : -1;
+}
