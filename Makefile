@@ -30,13 +30,14 @@ HARDEN_LD := -pie -Wl,-z,relro,-z,now
 endif
 CFLAGS_ALL := -std=c17 $(OPT) $(WARN) $(HARDEN) $(CFLAGS)
 LDFLAGS_ALL := $(HARDEN_LD) $(LDFLAGS)
-LIBS := -lmilter -lunbound -lpthread
+LIBS := -lmilter -lunbound -lcrypto -lpthread
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 PIPE_SRC := $(filter-out milterd/main.c milterd/milter.c,$(sort $(wildcard milterd/*.c)))
 MILTERD_SRC := milterd/main.c milterd/milter.c
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -45,8 +46,9 @@ PIPE_OBJ := $(call obj,$(PIPE_SRC))
 PROGS := $(BUILD)/bin/cachet-milterd $(BUILD)/bin/cachet
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps run check unit asan-unit fuzz fuzz-run integration clean
+.PHONY: all deps run check unit asan-unit fuzz fuzz-run integration bench clean
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
@@ -70,6 +72,14 @@ $(BUILD)/bin/cachet: $(call obj,$(CLI_SRC)) $(BUILD)/lib/libcachet.a
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/t.o $(BUILD)/lib/libcachet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/lib/libcachet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# Benchmarks: measured against peers in the same run, never pass/fail.
+bench: deps all $(BENCH_BINS)
+	BUILD=$(BUILD) bench/run.sh
 
 # libFuzzer targets (clang), with ASan+UBSan, linked against the sources
 # directly so they get the fuzzer's coverage instrumentation.

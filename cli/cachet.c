@@ -2,6 +2,7 @@
  * cachet: the administrator's tool.  Dispatches to a subcommand:
  *
  *	cachet check [options] FILE|-	run a message through the pipeline
+ *	cachet sign [options] FILE|-	DKIM-sign a message
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "check", cmd_check, "run a message through cachet's checks and show the verdict" },
+	{ "sign", cmd_sign, "sign a message with a DKIM key and print it" },
 };
 
 static void usage(FILE *f)

@@ -373,10 +373,14 @@ static void print_text(struct msg *m, const struct eom_result *r)
 			if (strcmp(res->method, report_methods[k].method) != 0)
 				continue;
 			any = true;
-			printf("%s: %s%s%s%s%s%s%s\n", res->method, res->result,
-			       res->comment ? " (" : "", res->comment ? res->comment : "",
-			       res->comment ? ")" : "", res->reason ? " reason: " : "",
-			       res->reason ? res->reason : "", "");
+			printf("%s: %s", res->method, res->result);
+			if (res->comment != NULL)
+				printf(" (%s)", res->comment);
+			if (res->props != NULL)
+				printf(" %s", res->props);
+			if (res->reason != NULL)
+				printf("; %s", res->reason);
+			printf("\n");
 		}
 		if (!any)
 			printf("%s: none (%s)\n", report_methods[k].method,

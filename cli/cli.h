@@ -6,5 +6,6 @@
 #define CACHET_CLI_H
 
 int cmd_check(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
 
 #endif

@@ -96,6 +96,27 @@ static const struct bounds line_length_bounds = { 1000, (size_t)16 << 20 };
 /* under Postfix's milter_command_timeout of 30 s, or the MTA gives up first */
 static const struct bounds dns_timeout_bounds = { 100, 25000 };
 
+static const struct bounds max_signatures_bounds = { 1, 64 };
+/* RFC 8301 3.2: keys under 1024 bits never verify, whatever is configured */
+static const struct bounds key_bits_bounds = { 1024, 8192 };
+static const struct bounds clock_skew_bounds = { 0, 86400000 };
+static const struct bounds signature_ttl_bounds = { 0, 30ULL * 86400000 };
+
+static const struct name_value canon_names[] = {
+	{ "simple", CANON_PAIR(CANON_SIMPLE, CANON_SIMPLE) },
+	{ "relaxed", CANON_PAIR(CANON_RELAXED, CANON_SIMPLE) },
+	{ "simple/simple", CANON_PAIR(CANON_SIMPLE, CANON_SIMPLE) },
+	{ "simple/relaxed", CANON_PAIR(CANON_SIMPLE, CANON_RELAXED) },
+	{ "relaxed/simple", CANON_PAIR(CANON_RELAXED, CANON_SIMPLE) },
+	{ "relaxed/relaxed", CANON_PAIR(CANON_RELAXED, CANON_RELAXED) },
+	{ NULL, 0 },
+};
+static const struct name_value sign_alg_names[] = {
+	{ "rsa-sha256", SIGN_RSA_SHA256 },
+	{ "ed25519-sha256", SIGN_ED25519_SHA256 },
+	{ NULL, 0 },
+};
+
 static const struct name_value mode_letters[] = {
 	{ "s", MODE_SIGN },
 	{ "v", MODE_VERIFY },
@@ -149,6 +170,24 @@ static const struct option options[] = {
 	OPT("Nameservers", T_ADDR_LIST, NULL, nameservers, NULL),
 	OPT("TestDNSData", T_PATH, NULL, test_dns_data, NULL),
 	OPT("DNSTimeout", T_DURATION, "5s", dns_timeout_ms, &dns_timeout_bounds),
+	/* DKIM verification */
+	OPT("MaximumSignaturesToVerify", T_UINT, "8", max_signatures, &max_signatures_bounds),
+	OPT("MinimumKeyBits", T_UINT, "1024", minimum_key_bits, &key_bits_bounds),
+	OPT("ClockSkew", T_DURATION, "300s", clock_skew_ms, &clock_skew_bounds),
+	/* DKIM signing */
+	OPT("KeyTable", T_STRING, NULL, key_table, NULL),
+	OPT("SigningTable", T_STRING, NULL, signing_table, NULL),
+	OPT("Domain", T_STRING, NULL, domain, NULL),
+	OPT("Selector", T_STRING, NULL, selector, NULL),
+	OPT("KeyFile", T_PATH, NULL, key_file, NULL),
+	OPT("Canonicalization", T_ENUM, "relaxed/relaxed", canonicalization, canon_names),
+	OPT("SignatureAlgorithm", T_ENUM, "rsa-sha256", signature_algorithm, sign_alg_names),
+	OPT("SignHeaders", T_STRING, NULL, sign_headers, NULL),
+	OPT("OversignHeaders", T_STRING, NULL, oversign_headers, NULL),
+	OPT("MultipleSignatures", T_BOOL, "no", multiple_signatures, NULL),
+	OPT("SubDomains", T_BOOL, "no", subdomains, NULL),
+	OPT("RequireSafeKeys", T_BOOL, "yes", require_safe_keys, NULL),
+	OPT("SignatureTTL", T_DURATION, "0", signature_ttl_ms, &signature_ttl_bounds),
 };
 
 #define N_OPTIONS ARRAY_LEN(options)

@@ -33,6 +33,17 @@ enum on_error {
 	ON_ERROR_REJECT,
 };
 
+/* Canonicalization: (header << 1) | body, each CANON_SIMPLE or CANON_RELAXED. */
+#define CANON_SIMPLE 0
+#define CANON_RELAXED 1
+#define CANON_PAIR(h, b) ((h) << 1 | (b))
+
+/* SignatureAlgorithm */
+enum sign_alg {
+	SIGN_RSA_SHA256,
+	SIGN_ED25519_SHA256,
+};
+
 /* Mode letters: s = sign, v = verify (OpenDKIM's `Mode`). */
 #define MODE_SIGN 0x1
 #define MODE_VERIFY 0x2
@@ -67,6 +78,26 @@ struct config {
 	char **nameservers;	/* Nameservers: "IP" or "IP@PORT", NULL-terminated; NULL = system */
 	char *test_dns_data;	/* TestDNSData: zone file answering every lookup, or NULL */
 	unsigned dns_timeout_ms;	/* DNSTimeout */
+
+	/* DKIM verification */
+	unsigned max_signatures;	/* MaximumSignaturesToVerify */
+	unsigned minimum_key_bits;	/* MinimumKeyBits (never below 1024) */
+	unsigned clock_skew_ms;		/* ClockSkew: how far t= may lie ahead */
+
+	/* DKIM signing */
+	char *key_table;		/* KeyTable: file:, refile:, csl: or a path */
+	char *signing_table;		/* SigningTable */
+	char *domain;			/* Domain: comma list, with Selector + KeyFile */
+	char *selector;			/* Selector */
+	char *key_file;			/* KeyFile */
+	int canonicalization;		/* Canonicalization: CANON_PAIR(h, b) */
+	int signature_algorithm;	/* SignatureAlgorithm: enum sign_alg */
+	char *sign_headers;		/* SignHeaders: names, or NULL = built-in list */
+	char *oversign_headers;		/* OversignHeaders: names, or NULL = built-in */
+	bool multiple_signatures;	/* MultipleSignatures */
+	bool subdomains;		/* SubDomains: Domain also covers subdomains */
+	bool require_safe_keys;		/* RequireSafeKeys */
+	unsigned signature_ttl_ms;	/* SignatureTTL: x= lies this far after t=; 0 = none */
 };
 
 /*

@@ -27,6 +27,15 @@ struct check {
 	/* is it on at all with this configuration?  NULL = always */
 	bool (*enabled)(const struct config *cfg);
 	/*
+	 * At configuration time (start-up, reload, `-n`): builds what every
+	 * message will share (key tables, loaded keys) into *data_r, which
+	 * the hooks get back with check_data().  Returns 0, or -1 with
+	 * *error_r (free() it) naming the file and what is wrong.  NULL =
+	 * nothing to build.  teardown frees it when the snapshot goes.
+	 */
+	int (*setup)(const struct config *cfg, void **data_r, char **error_r);
+	void (*teardown)(void *data);
+	/*
 	 * At MAIL FROM: 1 = take part in this message, 0 = not for this one
 	 * (no other hook runs for it), -1 = internal error.  NULL = take part.
 	 */
@@ -37,6 +46,9 @@ struct check {
 	int (*eom)(struct msg *m, void *state);
 	void (*msg_end)(struct msg *m, void *state);
 };
+
+/* What setup built for check ck in the message's snapshot (or NULL). */
+void *check_data(const struct msg *m, const struct check *ck);
 
 /* The production table (checks.c). */
 extern const struct check *const check_table[];

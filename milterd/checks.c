@@ -4,9 +4,8 @@
  * `needs`, and start-up refuses a table where it comes later (DMARC needs
  * SPF and DKIM; spam needs all authentication results; signing runs last).
  *
- * The checks themselves arrive with the issues that bring them (DKIM, SPF,
- * DMARC, ARC, AV, spam); until then the table is empty and every message
- * gets "none".
+ * The checks arrive with the issues that bring them: DKIM now; SPF, DMARC,
+ * ARC, AV and spam later.
  */
 #include "check.h"
 
@@ -14,9 +13,24 @@
 #include <string.h>
 
 #include "buf.h"
+#include "dkim_checks.h"
+#include "runtime.h"
 
-const struct check *const check_table[] = { NULL };
-const size_t check_table_len = 0;
+const struct check *const check_table[] = {
+	&check_dkim_verify,
+	/* signing runs last, after every other header change */
+	&check_dkim_sign,
+};
+const size_t check_table_len = ARRAY_LEN(check_table);
+
+void *check_data(const struct msg *m, const struct check *ck)
+{
+	const struct runtime *rt = m->conn->rt;
+	for (size_t i = 0; i < rt->n_checks; i++)
+		if (rt->checks[i] == ck)
+			return rt->check_data[i];
+	return NULL;
+}
 
 static ptrdiff_t find(const struct check *const *t, size_t n, const char *name)
 {

@@ -215,13 +215,31 @@ static void set_reply(SMFICTX *ctx, const struct eom_result *r, struct arena *a)
 	smfi_setreply(ctx, unconst(r->smtp_code), unconst(r->smtp_xcode), text);
 }
 
+/* value with each CRLF made LF, and a leading space when asked. */
+static char *mta_header_value(struct arena *a, const char *value, bool lead_space)
+{
+	char *out = arena_alloc(a, strlen(value) + 2), *o = out;
+	if (lead_space)
+		*o++ = ' ';
+	for (const char *p = value; *p != '\0'; p++)
+		if (!(p[0] == '\r' && p[1] == '\n'))
+			*o++ = *p;
+	*o = '\0';
+	return out;
+}
+
 static int apply_edit(SMFICTX *ctx, const struct header_edit *e, struct arena *a)
 {
 	char *name = unconst(e->name);
 	char *value = unconst(e->value);
-	/* under SMFIP_HDR_LEADSPC the MTA writes "Name:" + value verbatim */
-	if (value != NULL && session_of(ctx)->leadspc)
-		value = arena_printf(a, " %s", value);
+	if (value != NULL) {
+		/*
+		 * The MTA writes its own line ends: folds go as LF + WSP.  Under
+		 * SMFIP_HDR_LEADSPC it writes "Name:" + value verbatim, so the
+		 * space after the colon is ours to give.
+		 */
+		value = mta_header_value(a, value, session_of(ctx)->leadspc);
+	}
 	switch (e->op) {
 	case EDIT_INSERT:
 		return smfi_insheader(ctx, (int)e->index, name, value);

@@ -330,30 +330,36 @@ static void apply_internal_error(struct msg *m)
 }
 
 static void add_edit(struct msg *m, struct header_edit *edits, enum edit_op op,
-		     const char *value, size_t index)
+		     const char *name, const char *value, size_t index)
 {
 	struct eom_result *r = &priv(m)->result;
 	struct header_edit *e = &edits[r->n_edits++];
 	e->op = op;
-	e->name = AR_NAME;
+	e->name = name;
 	e->value = value;
 	e->index = index;
 }
 
 /*
  * The header edits: forged fields deleted last-first so each index still
- * names the field it named when counted, then ours inserted at the top
- * (inserting first would shift every index by one).
+ * names the field it named when counted, then the checks' own changes,
+ * then ours inserted at the top, above everything (inserting it before the
+ * deletions would shift every index by one).
  */
 static void build_edits(struct msg *m)
 {
 	struct msg_private *p = priv(m);
 	struct eom_result *r = &p->result;
-	struct header_edit *edits = arena_alloc_array(m->arena, p->n_forged + 1, sizeof(*edits));
+	const struct verdict *v = &m->verdict;
+	struct header_edit *edits =
+		arena_alloc_array(m->arena, p->n_forged + v->n_edits + 1, sizeof(*edits));
 	r->edits = edits;
 	for (size_t i = p->n_forged; i > 0; i--)
-		add_edit(m, edits, EDIT_DELETE, NULL, p->forged[i - 1]);
-	add_edit(m, edits, EDIT_INSERT, r->ar_value, 0);
+		add_edit(m, edits, EDIT_DELETE, AR_NAME, NULL, p->forged[i - 1]);
+	for (size_t i = 0; i < v->n_edits; i++)
+		add_edit(m, edits, v->edits[i].op, v->edits[i].name, v->edits[i].value,
+			 v->edits[i].index);
+	add_edit(m, edits, EDIT_INSERT, AR_NAME, r->ar_value, 0);
 }
 
 static void log_verdict(const struct msg *m, const struct eom_result *r)

@@ -13,6 +13,27 @@
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct runtime *current;
 
+/* Each enabled check builds its shared data; the first failure stops it. */
+static int setup_checks(struct runtime *rt, char **error_r)
+{
+	for (size_t i = 0; i < rt->n_checks; i++) {
+		const struct check *ck = rt->checks[i];
+		if (ck->setup == NULL || (ck->enabled != NULL && !ck->enabled(rt->cfg)))
+			continue;
+		if (ck->setup(rt->cfg, &rt->check_data[i], error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void teardown_checks(struct runtime *rt)
+{
+	for (size_t i = 0; i < rt->n_checks; i++)
+		if (rt->check_data[i] != NULL && rt->checks[i]->teardown != NULL)
+			rt->checks[i]->teardown(rt->check_data[i]);
+	free(rt->check_data);
+}
+
 struct runtime *runtime_new_with_checks(struct config *cfg, const struct check *const *checks,
 					size_t n_checks, char **error_r)
 {
@@ -32,6 +53,11 @@ struct runtime *runtime_new_with_checks(struct config *cfg, const struct check *
 	rt->dns = dns;
 	rt->checks = checks;
 	rt->n_checks = n_checks;
+	rt->check_data = xcalloc(n_checks + 1, sizeof(void *));
+	if (setup_checks(rt, error_r) < 0) {
+		runtime_unref(&rt);
+		return NULL;
+	}
 	return rt;
 }
 
@@ -52,6 +78,7 @@ void runtime_unref(struct runtime **rtp)
 	*rtp = NULL;
 	if (rt == NULL || __atomic_sub_fetch(&rt->refcount, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	teardown_checks(rt);
 	dns_free(&rt->dns);
 	config_unref(&rt->cfg);
 	free(rt);

@@ -22,6 +22,7 @@ struct runtime {
 	struct dns *dns;
 	const struct check *const *checks;	/* in the order they run */
 	size_t n_checks;
+	void **check_data;	/* per check: what its setup built, or NULL */
 };
 
 /*

@@ -50,6 +50,24 @@ void verdict_add_result(struct arena *a, struct verdict *v, const struct ar_resu
 	d->props = dup_or_null(a, r->props);
 }
 
+void verdict_add_edit(struct arena *a, struct verdict *v, enum edit_op op, const char *name,
+		      const char *value, size_t index)
+{
+	if (v->n_edits == v->edits_cap) {
+		size_t cap = v->edits_cap ? v->edits_cap * 2 : 4;
+		struct header_edit *n = arena_alloc_array(a, cap, sizeof(*n));
+		if (v->n_edits > 0)
+			memcpy(n, v->edits, v->n_edits * sizeof(*n));
+		v->edits = n;
+		v->edits_cap = cap;
+	}
+	struct header_edit *e = &v->edits[v->n_edits++];
+	e->op = op;
+	e->name = arena_strdup(a, name);
+	e->value = dup_or_null(a, value);
+	e->index = index;
+}
+
 void verdict_propose(struct arena *a, struct verdict *v, enum action act, const char *by,
 		     const char *code, const char *xcode, const char *text)
 {

@@ -56,6 +56,8 @@ struct verdict {
 	const char *action_by;	/* the check that chose it */
 	const char *smtp_code, *smtp_xcode, *smtp_text;
 	bool internal_error;	/* a check failed internally */
+	struct header_edit *edits;	/* header changes checks asked for */
+	size_t n_edits, edits_cap;
 };
 
 const char *action_name(enum action a);
@@ -68,6 +70,14 @@ void verdict_add_result(struct arena *a, struct verdict *v, const struct ar_resu
  */
 void verdict_propose(struct arena *a, struct verdict *v, enum action act, const char *by,
 		     const char *code, const char *xcode, const char *text);
+
+/*
+ * Asks for a header change at end of message (e.g. a DKIM-Signature to
+ * insert).  Applied in the order asked, after forged Authentication-Results
+ * fields are deleted and before ours goes on top.  Strings are copied.
+ */
+void verdict_add_edit(struct arena *a, struct verdict *v, enum edit_op op, const char *name,
+		      const char *value, size_t index);
 
 /*
  * The value of our Authentication-Results field, on one line:

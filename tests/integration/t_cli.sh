@@ -21,7 +21,7 @@ sed 's/$/\r/' "$T/lf.eml" >"$T/crlf.eml"
 out=$("$BIN/cachet" check --authserv-id mx.example.net "$T/lf.eml")
 rc=$?
 check "plain output starts with the exact AR field" \
-	test "$(head -n1 <<<"$out")" = "Authentication-Results: mx.example.net; none"
+	test "$(head -n1 <<<"$out")" = "Authentication-Results: mx.example.net; dkim=none (message not signed)"
 check "plain output has one line per check" \
 	test "$(grep -cE '^(dkim|spf|dmarc|arc|av|spam): ' <<<"$out")" = 6
 check "exit 0 when evaluated" test "$rc" = 0
@@ -34,7 +34,7 @@ check "CRLF and LF files give the same result" \
 check "--json prints one valid object with every member" /usr/bin/python3 - "$T/out.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["authentication_results"] == "mx.example.net; none", d
+assert d["authentication_results"] == "mx.example.net; dkim=none (message not signed)", d
 assert d["action"] == "accept"
 assert isinstance(d["dkim"], list) and d["dkim"][0]["result"] == "none"
 for k in ("domain", "selector", "algorithm", "reason"):

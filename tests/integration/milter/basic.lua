@@ -28,7 +28,7 @@ if mt.getreply(conn) ~= SMFIR_CONTINUE and mt.getreply(conn) ~= SMFIR_ACCEPT the
 	error("eom: unexpected reply")
 end
 -- under SMFIP_HDR_LEADSPC the value carries the space after the colon
-local want = "mx.test.example; none"
+local want = "mx.test.example; dkim=none (message not signed)"
 if mt.test_option(conn, SMFIP_HDR_LEADSPC) then want = " " .. want end
 if not mt.eom_check(conn, MT_HDRINSERT, "Authentication-Results", want, 0) then
 	error("our Authentication-Results was not inserted at index 0")

@@ -1,0 +1,254 @@
+/*
+ * DKIM canonicalization (RFC 6376 3.4): header fields simple and relaxed,
+ * and the streaming body hash.
+ *
+ * The body canonicalizer is a small state machine fed chunks of any size;
+ * its output depends only on the bytes, never on the chunking.  What it
+ * holds between chunks: a count of CRLFs not yet hashed (they are hashed
+ * only when data follows, because empty lines at the end of the body are
+ * dropped, 3.4.3 / 3.4.4 b), a flag for a CR that may start a CRLF, and for
+ * relaxed a flag for a whitespace run that becomes one SP if data follows
+ * on the same line (3.4.4 a).  A CR not followed by LF, and an LF not
+ * preceded by CR, are data.  With l= the hash stops after l canonical bytes
+ * and the object remembers whether more would have followed.
+ */
+#include "dkim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "compiler.h"
+#include "xalloc.h"
+
+struct dkim_bodyhash {
+	enum dkim_canon canon;
+	enum dkim_hash hash;
+	bool has_l;
+	uint64_t l;
+	EVP_MD_CTX *md;
+	struct buf *copy;	/* optional, not owned */
+	uint64_t hashed;	/* canonical bytes hashed so far */
+	uint64_t crlfs;		/* CRLFs held back */
+	bool cr;		/* a CR held back */
+	bool wsp;		/* relaxed: a WSP run held back */
+	bool data;		/* some data (not only line ends) was output */
+	bool over;		/* output beyond l was dropped */
+	bool done;
+	uint8_t digest[DKIM_HASH_MAX];
+	size_t digest_len;
+};
+
+static bool is_wsp(unsigned char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* The name without the WSP that may precede the colon. */
+static struct slice field_name(const struct dkim_field *f)
+{
+	struct slice n = f->name;
+	while (n.len > 0 && is_wsp((unsigned char)n.p[n.len - 1]))
+		n.len--;
+	return n;
+}
+
+bool dkim_field_is(const struct dkim_field *f, const char *name)
+{
+	return slice_eq_ci(field_name(f), name);
+}
+
+/* RFC 6376 3.4.2: unfold, WSP runs to one SP, none at either end. */
+static void relaxed_value(struct slice v, struct buf *out)
+{
+	bool pending = false, started = false;
+	for (size_t i = 0; i < v.len; i++) {
+		char c = v.p[i];
+		if (c == '\r' && i + 1 < v.len && v.p[i + 1] == '\n') {
+			i++;
+			continue;
+		}
+		if (is_wsp((unsigned char)c)) {
+			pending = started;
+			continue;
+		}
+		if (pending)
+			buf_putc(out, ' ');
+		buf_putc(out, c);
+		pending = false;
+		started = true;
+	}
+}
+
+void dkim_canon_header(enum dkim_canon c, const struct dkim_field *f, bool crlf,
+		       struct buf *out)
+{
+	if (c == DKIM_CANON_SIMPLE) {
+		/* RFC 6376 3.4.1: exactly as received. */
+		buf_append(out, f->name.p, f->name.len);
+		buf_putc(out, ':');
+		buf_append(out, f->value.p, f->value.len);
+	} else {
+		struct slice n = field_name(f);
+		for (size_t i = 0; i < n.len; i++)
+			buf_putc(out, lower(n.p[i]));
+		buf_putc(out, ':');
+		relaxed_value(f->value, out);
+	}
+	if (crlf)
+		buf_append(out, "\r\n", 2);
+}
+
+/* ---- body ---- */
+
+static const EVP_MD *hash_md(enum dkim_hash h)
+{
+	return h == DKIM_HASH_SHA1 ? EVP_sha1() : EVP_sha256();
+}
+
+struct dkim_bodyhash *dkim_bodyhash_new(enum dkim_canon canon, enum dkim_hash hash,
+					bool has_l, uint64_t l)
+{
+	struct dkim_bodyhash *bh = xcalloc(1, sizeof(*bh));
+	bh->canon = canon;
+	bh->hash = hash;
+	bh->has_l = has_l;
+	bh->l = has_l ? l : 0;
+	bh->md = EVP_MD_CTX_new();
+	/* Only allocation can fail here; treat it like xmalloc does. */
+	ASSERT(bh->md != NULL);
+	ASSERT(EVP_DigestInit_ex(bh->md, hash_md(hash), NULL) == 1);
+	return bh;
+}
+
+void dkim_bodyhash_free(struct dkim_bodyhash **bh)
+{
+	if (*bh == NULL)
+		return;
+	EVP_MD_CTX_free((*bh)->md);
+	free(*bh);
+	*bh = NULL;
+}
+
+bool dkim_bodyhash_same(const struct dkim_bodyhash *bh, enum dkim_canon canon,
+			enum dkim_hash hash, bool has_l, uint64_t l)
+{
+	return bh->canon == canon && bh->hash == hash && bh->has_l == has_l &&
+	       (!has_l || bh->l == l);
+}
+
+void dkim_bodyhash_copy_to(struct dkim_bodyhash *bh, struct buf *out)
+{
+	bh->copy = out;
+}
+
+/* Hashes canonical output, up to l. */
+static void emit(struct dkim_bodyhash *bh, const void *p, size_t n)
+{
+	if (bh->has_l && n > bh->l - bh->hashed) {
+		bh->over = true;
+		n = (size_t)(bh->l - bh->hashed);
+	}
+	if (n == 0)
+		return;
+	ASSERT(EVP_DigestUpdate(bh->md, p, n) == 1);
+	bh->hashed += n;
+	if (bh->copy != NULL)
+		buf_append(bh->copy, p, n);
+}
+
+static const char crlf_block[] =
+	"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
+
+/* Data follows: what was held back was not the end of the body. */
+static void flush_pending(struct dkim_bodyhash *bh)
+{
+	while (bh->crlfs > 0 && !bh->over) {
+		uint64_t n = bh->crlfs < 16 ? bh->crlfs : 16;
+		emit(bh, crlf_block, (size_t)n * 2);
+		bh->crlfs -= n;
+	}
+	bh->crlfs = 0;
+	if (bh->wsp)
+		emit(bh, " ", 1);
+	bh->wsp = false;
+	bh->data = true;
+}
+
+static void emit_data(struct dkim_bodyhash *bh, const uint8_t *p, size_t n)
+{
+	flush_pending(bh);
+	emit(bh, p, n);
+}
+
+/* Is c a byte a run of plain data stops at? */
+static bool is_special(const struct dkim_bodyhash *bh, uint8_t c)
+{
+	return c == '\r' || (bh->canon == DKIM_CANON_RELAXED && is_wsp(c));
+}
+
+void dkim_bodyhash_update(struct dkim_bodyhash *bh, const uint8_t *p, size_t n)
+{
+	ASSERT(!bh->done);
+	for (size_t i = 0; i < n && !bh->over; i++) {
+		uint8_t c = p[i];
+		if (bh->cr) {
+			bh->cr = false;
+			if (c == '\n') {
+				/* Line end: WSP before it is dropped (3.4.4 a). */
+				bh->crlfs++;
+				bh->wsp = false;
+				continue;
+			}
+			emit_data(bh, (const uint8_t *)"\r", 1);
+		}
+		if (c == '\r') {
+			bh->cr = true;
+			continue;
+		}
+		if (is_special(bh, c)) {
+			bh->wsp = true;
+			continue;
+		}
+		size_t j = i + 1;
+		while (j < n && !is_special(bh, p[j]))
+			j++;
+		emit_data(bh, p + i, j - i);
+		i = j - 1;
+	}
+}
+
+size_t dkim_bodyhash_final(struct dkim_bodyhash *bh, uint8_t out[DKIM_HASH_MAX])
+{
+	if (!bh->done) {
+		if (bh->cr && !bh->over)
+			emit_data(bh, (const uint8_t *)"\r", 1);
+		/* Trailing empty lines are dropped; a last line gets its CRLF
+		   (3.4.3); simple turns an empty body into one CRLF, relaxed
+		   leaves it empty (3.4.4 b). */
+		if (bh->canon == DKIM_CANON_SIMPLE || bh->data)
+			emit(bh, "\r\n", 2);
+		unsigned int len = 0;
+		ASSERT(EVP_DigestFinal_ex(bh->md, bh->digest, &len) == 1);
+		bh->digest_len = len;
+		bh->done = true;
+	}
+	memcpy(out, bh->digest, bh->digest_len);
+	return bh->digest_len;
+}
+
+uint64_t dkim_bodyhash_length(const struct dkim_bodyhash *bh)
+{
+	return bh->hashed;
+}
+
+bool dkim_bodyhash_truncated(const struct dkim_bodyhash *bh)
+{
+	return bh->over;
+}

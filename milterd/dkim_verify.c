@@ -1,0 +1,257 @@
+/*
+ * The dkim_verify check: every DKIM-Signature of a message (up to
+ * MaximumSignaturesToVerify) gets its own dkim= result in
+ * Authentication-Results (RFC 8601 2.7.1), with header.d, header.i,
+ * header.s, header.a and header.b (RFC 6008: the first 8 characters of b=)
+ * and the key's type and size as a comment.
+ *
+ * Work starts as soon as its inputs exist: signatures are parsed and their
+ * key lookups started at end of header, all in flight together; the body is
+ * hashed as it streams, one running hash per distinct (canonicalization,
+ * hash, l=) shared by the signatures that use it; end of message only waits
+ * for the keys and checks.
+ *
+ * Results: pass; fail with reason "body hash did not verify" or "signature
+ * did not verify"; permerror for syntax, missing or revoked keys, unsupported
+ * algorithms (rsa-sha1, RFC 8301), expired or future signatures (RFC 6376
+ * 6.1.1); temperror when the key lookup failed temporarily; policy when
+ * the signature verifies but is not acceptable here: an RSA key below
+ * MinimumKeyBits, or l= shorter than the body (RFC 6376 8.2: content after
+ * l= is unsigned, so the signature must not vouch for the message).
+ * A message without signatures gets dkim=none.
+ */
+#include "dkim_checks.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "check.h"
+#include "dkim.h"
+#include "dns.h"
+#include "log.h"
+
+#define KEY_NAME_MAX 300
+
+struct sig_state {
+	size_t header_index;		/* in m->headers */
+	struct dkim_sig *sig;
+	enum dkim_err err;		/* parse or time error, else DKIM_OK */
+	struct dns_lookup *lookup;	/* the key, while in flight */
+	struct dkim_bodyhash *body;	/* shared; owned by verify_state */
+};
+
+struct verify_state {
+	struct sig_state *sigs;
+	size_t n_sigs, cap;
+	size_t ignored;			/* signatures beyond the cap */
+	struct dkim_bodyhash **bodies;
+	size_t n_bodies;
+};
+
+static bool verify_enabled(const struct config *cfg)
+{
+	return (cfg->mode & MODE_VERIFY) != 0;
+}
+
+/*
+ * Inbound mail is verified; internal mail too when this host does not sign
+ * (Mode v), since nothing else would look at its signatures.
+ */
+static int verify_begin(struct msg *m, void **state_r)
+{
+	const struct config *cfg = m->conn->rt->cfg;
+	if (m->internal && (cfg->mode & MODE_SIGN))
+		return 0;
+	struct verify_state *st = arena_alloc(m->arena, sizeof(*st));
+	st->cap = cfg->max_signatures;
+	st->sigs = arena_alloc_array(m->arena, st->cap, sizeof(*st->sigs));
+	*state_r = st;
+	return 1;
+}
+
+static int verify_header(struct msg *m, void *state, const struct msg_header *h)
+{
+	struct verify_state *st = state;
+	if (strcasecmp(h->name, "DKIM-Signature") != 0)
+		return 0;
+	if (st->n_sigs == st->cap) {
+		st->ignored++;
+		return 0;
+	}
+	st->sigs[st->n_sigs++].header_index = m->n_headers - 1;
+	return 0;
+}
+
+/* The running body hash this signature needs, shared where possible. */
+static struct dkim_bodyhash *body_for(struct msg *m, struct verify_state *st,
+				      const struct dkim_sig *sig)
+{
+	enum dkim_hash hash = dkim_alg_hash(sig->alg);
+	for (size_t i = 0; i < st->n_bodies; i++)
+		if (dkim_bodyhash_same(st->bodies[i], sig->canon_body, hash, sig->has_l, sig->l))
+			return st->bodies[i];
+	if (st->bodies == NULL)
+		st->bodies = arena_alloc_array(m->arena, st->cap, sizeof(*st->bodies));
+	struct dkim_bodyhash *bh = dkim_bodyhash_new(sig->canon_body, hash, sig->has_l, sig->l);
+	st->bodies[st->n_bodies++] = bh;
+	return bh;
+}
+
+static void start_signature(struct msg *m, struct verify_state *st, struct sig_state *s)
+{
+	const struct runtime *rt = m->conn->rt;
+	const struct msg_header *h = &m->headers[s->header_index];
+	s->err = dkim_sig_parse(m->arena, h->value, h->value_len, &s->sig);
+	if (s->err == DKIM_OK)
+		s->err = dkim_sig_check_time(s->sig, (uint64_t)m->now,
+					     rt->cfg->clock_skew_ms / 1000);
+	if (s->err != DKIM_OK)
+		return;
+	char name[KEY_NAME_MAX];
+	snprintf(name, sizeof(name), "%s._domainkey.%s", s->sig->s, s->sig->d);
+	s->lookup = dns_lookup_start(rt->dns, name, DNS_T_TXT);
+	s->body = body_for(m, st, s->sig);
+}
+
+static int verify_eoh(struct msg *m, void *state)
+{
+	struct verify_state *st = state;
+	if (st->ignored > 0)
+		log_msg(LOG_NOTICE, m->qid, "dkim: %zu signatures beyond "
+			"MaximumSignaturesToVerify (%zu) not checked", st->ignored, st->cap);
+	for (size_t i = 0; i < st->n_sigs; i++)
+		start_signature(m, st, &st->sigs[i]);
+	return 0;
+}
+
+static int verify_body(struct msg *m, void *state, const uint8_t *data, size_t len)
+{
+	(void)m;
+	struct verify_state *st = state;
+	for (size_t i = 0; i < st->n_bodies; i++)
+		dkim_bodyhash_update(st->bodies[i], data, len);
+	return 0;
+}
+
+/* header.b: the first 8 characters of b= (RFC 6008), FWS removed. */
+static char *b_prefix(struct arena *a, const struct dkim_sig *sig)
+{
+	char *out = arena_alloc(a, 9);
+	size_t n = 0;
+	for (size_t i = sig->b_cut; i < sig->b_end && n < 8; i++) {
+		char c = sig->raw[i];
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+			out[n++] = c;
+	}
+	return out;
+}
+
+/* Adds the dkim= result of one signature. */
+static void report(struct msg *m, const struct sig_state *s, const char *result,
+		   const char *reason, const struct dkim_key *key)
+{
+	struct ar_result r = { .method = "dkim", .result = result, .reason = reason };
+	const struct dkim_sig *sig = s->sig;
+	if (sig != NULL && sig->d != NULL)
+		r.props = arena_printf(m->arena, "header.d=%s%s%s header.s=%s header.a=%s "
+					"header.b=%s", sig->d, sig->i ? " header.i=" : "",
+					sig->i ? sig->i : "", sig->s ? sig->s : "",
+					dkim_alg_name(sig->alg), b_prefix(m->arena, sig));
+	if (key != NULL)
+		r.comment = arena_printf(m->arena, "%d-bit %s key%s", key->bits,
+					 dkim_key_type_name(key->type),
+					 key->testing ? ", testing" : "");
+	verdict_add_result(m->arena, &m->verdict, &r);
+	log_msg(LOG_INFO, m->qid, "dkim: d=%s s=%s %s%s%s",
+		sig != NULL && sig->d ? sig->d : "?", sig != NULL && sig->s ? sig->s : "?",
+		result, reason ? ": " : "", reason ? reason : "");
+}
+
+/* The key record, or the result that ends the signature. */
+static struct dkim_key *fetch_key(struct msg *m, struct sig_state *s)
+{
+	const struct dns_answer *a = dns_lookup_wait(s->lookup);
+	if (dns_status_temporary(a->status)) {
+		report(m, s, "temperror", arena_printf(m->arena, "key lookup: %s",
+						       dns_status_name(a->status)), NULL);
+		return NULL;
+	}
+	if (a->status != DNS_OK) {
+		report(m, s, "permerror", "no key for signature", NULL);
+		return NULL;
+	}
+	/* RFC 6376 3.6.2.2: one key record expected; the first one is used */
+	struct dkim_key *key = NULL;
+	enum dkim_err e = dkim_key_parse(a->rr[0].u.txt.data, a->rr[0].u.txt.len, &key);
+	if (e != DKIM_OK) {
+		report(m, s, dkim_err_result(e), dkim_err_text(e), NULL);
+		return NULL;
+	}
+	return key;
+}
+
+static void finish_signature(struct msg *m, struct sig_state *s, const struct dkim_field *f,
+			     size_t n)
+{
+	if (s->err != DKIM_OK) {
+		report(m, s, dkim_err_result(s->err), dkim_err_text(s->err), NULL);
+		return;
+	}
+	struct dkim_key *key = fetch_key(m, s);
+	if (key == NULL)
+		return;
+	enum dkim_err e = dkim_verify(s->sig, key, f, n, s->header_index, s->body);
+	unsigned min_bits = m->conn->rt->cfg->minimum_key_bits;
+	if (e != DKIM_OK)
+		report(m, s, dkim_err_result(e), dkim_err_text(e), key);
+	else if (key->type == DKIM_KEY_RSA && (unsigned)key->bits < min_bits)
+		report(m, s, "policy", arena_printf(m->arena, "key shorter than %u bits",
+						    min_bits), key);
+	else if (dkim_bodyhash_truncated(s->body))
+		report(m, s, "policy", "l= does not cover the whole body", key);
+	else
+		report(m, s, "pass", NULL, key);
+	dkim_key_free(&key);
+}
+
+static int verify_eom(struct msg *m, void *state)
+{
+	struct verify_state *st = state;
+	if (st->n_sigs == 0) {
+		struct ar_result r = { .method = "dkim", .result = "none",
+				       .comment = "message not signed" };
+		verdict_add_result(m->arena, &m->verdict, &r);
+		return 0;
+	}
+	struct dkim_field *f = arena_alloc_array(m->arena, m->n_headers, sizeof(*f));
+	for (size_t i = 0; i < m->n_headers; i++) {
+		f[i].name = slice_cstr(m->headers[i].name);
+		f[i].value = slice_make(m->headers[i].value, m->headers[i].value_len);
+	}
+	for (size_t i = 0; i < st->n_sigs; i++)
+		finish_signature(m, &st->sigs[i], f, m->n_headers);
+	return 0;
+}
+
+static void verify_end(struct msg *m, void *state)
+{
+	(void)m;
+	struct verify_state *st = state;
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < st->n_sigs; i++)
+		dns_lookup_free(&st->sigs[i].lookup);
+	for (size_t i = 0; i < st->n_bodies; i++)
+		dkim_bodyhash_free(&st->bodies[i]);
+}
+
+const struct check check_dkim_verify = {
+	.name = "dkim_verify",
+	.enabled = verify_enabled,
+	.msg_begin = verify_begin,
+	.header = verify_header,
+	.eoh = verify_eoh,
+	.body = verify_body,
+	.eom = verify_eom,
+	.msg_end = verify_end,
+};
