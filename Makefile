@@ -50,6 +50,8 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps run check unit asan-unit fuzz fuzz-run integration bench clean
 .DELETE_ON_ERROR:
+# keep objects of pattern-built programs (bench, tests) between runs
+.SECONDARY:
 
 all: $(PROGS)
 

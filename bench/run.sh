@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Runs cachet's benchmarks and their peers in the same run, and prints the
+# figures with their ratios.  Never passes or fails: it exits 0 whatever it
+# measured, and prints "n/a" where a peer or a figure is missing.
+#
+# DKIM: generates an RSA-2048 and an Ed25519 key in a temporary directory,
+# measures raw public-key and SHA-256 rates with `openssl speed`, then runs
+# $BUILD/bench/dkim_bench (verify and sign per message, 4 KB and 100 KB)
+# and prints ops/s next to the raw crypto rates.  See bench/README.md.
+#
+# Environment: BUILD (default build), BENCH_SECONDS (per figure, default 2),
+# BENCH_SIZES (dkim_bench -s list, default 4k,100k).  A whole run takes
+# about 25 * BENCH_SECONDS + 15 s.  Progress lines go to
+# stdout only when it is a terminal.
+set -u
+
+BUILD=${BUILD:-build}
+SECS=${BENCH_SECONDS:-2}
+# openssl speed takes whole seconds only.
+if ! [[ $SECS =~ ^[1-9][0-9]{0,3}$ ]]; then
+	echo "bench: BENCH_SECONDS='$SECS' is not a whole number of seconds (1-9999); using 2"
+	SECS=2
+fi
+SIZES=${BENCH_SIZES:-4k,100k}
+DKIM_BENCH=$BUILD/bench/dkim_bench
+
+progress() { if [ -t 1 ]; then printf '.. %s\n' "$*"; fi; }
+
+# A positive decimal number, or "n/a".
+num_or_na() {
+	if [[ ${1-} =~ ^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$ ]]; then
+		printf '%s\n' "$1"
+	else
+		printf 'n/a\n'
+	fi
+}
+
+# "4k,100k" -> "4096 102400", the sizes dkim_bench reports.
+size_bytes() {
+	local s out=""
+	for s in ${1//,/ }; do
+		case $s in
+		*[kK]) out="$out $(( ${s%[kK]} * 1024 ))" ;;
+		*) out="$out $s" ;;
+		esac
+	done
+	printf '%s\n' "$out"
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cachet-bench.XXXXXX") || { echo "bench: no temp dir"; exit 0; }
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+have_openssl=0
+command -v openssl >/dev/null 2>&1 && have_openssl=1
+
+echo "== machine"
+echo "cpus (nproc):   $(nproc 2>/dev/null || echo n/a)"
+model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
+echo "cpu model:      ${model:-n/a}"
+echo "kernel:         $(uname -sr)"
+if [ "$have_openssl" = 1 ]; then
+	v=$(openssl version 2>/dev/null)
+	echo "openssl:        ${v:-n/a (openssl version failed)}"
+else
+	echo "openssl:        n/a (no openssl command)"
+fi
+echo "load average:   $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a) (other work on the machine skews every figure)"
+echo "per figure:     $SECS s, one thread"
+
+# ---- keys: dkim_bench gets the PEM file and the DNS record text ----
+keys=()
+if [ "$have_openssl" = 1 ]; then
+	progress "generating keys"
+	if openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+		-out "$tmp/rsa2048.pem" 2>/dev/null; then
+		p=$(openssl pkey -in "$tmp/rsa2048.pem" -pubout -outform DER 2>/dev/null | base64 -w0)
+		echo "v=DKIM1; k=rsa; p=$p" >"$tmp/rsa2048.txt"
+		keys+=(rsa2048 "$tmp/rsa2048.pem" "@$tmp/rsa2048.txt")
+	fi
+	# RFC 8463 4.2: p= is the raw 32-byte key, the end of the SPKI DER.
+	if openssl genpkey -algorithm ED25519 -out "$tmp/ed25519.pem" 2>/dev/null; then
+		p=$(openssl pkey -in "$tmp/ed25519.pem" -pubout -outform DER 2>/dev/null |
+			tail -c 32 | base64 -w0)
+		echo "v=DKIM1; k=ed25519; p=$p" >"$tmp/ed25519.txt"
+		keys+=(ed25519 "$tmp/ed25519.pem" "@$tmp/ed25519.txt")
+	fi
+fi
+
+# ---- peers: openssl speed, machine-readable (-mr) output ----
+# Lines "key op ops/s" and "sha256 SIZE bytes/s" in $tmp/peers.
+: >"$tmp/peers"
+if [ "$have_openssl" = 1 ]; then
+	progress "openssl speed rsa2048 ed25519 (~$(( SECS * 4 )) s)"
+	openssl speed -mr -seconds "$SECS" rsa2048 ed25519 >"$tmp/speed_pk" 2>/dev/null
+	# +F2:index:bits:sign/s:verify/s and +F6:index:bits:name:sign/s:verify/s
+	awk -F: '$1 == "+F2" && $3 == 2048 { print "rsa2048 sign " $4; print "rsa2048 verify " $5 }
+		 $1 == "+F6" && $4 == "Ed25519" { print "ed25519 sign " $5; print "ed25519 verify " $6 }' \
+		"$tmp/speed_pk" >>"$tmp/peers"
+	for size in $(size_bytes "$SIZES"); do
+		progress "openssl speed -bytes $size sha256 (~$SECS s)"
+		openssl speed -mr -seconds "$SECS" -bytes "$size" sha256 >"$tmp/speed_sha" 2>/dev/null
+		# +F:index:sha256:bytes/s (one value per -bytes size)
+		awk -F: -v size="$size" '$1 == "+F" && $3 == "sha256" { print "sha256 " size " " $NF; exit }' \
+			"$tmp/speed_sha" >>"$tmp/peers"
+	done
+fi
+
+peer() {
+	num_or_na "$(awk -v k="$1" -v o="$2" '$1 == k && $2 == o { print $3; exit }' "$tmp/peers")"
+}
+
+# ---- cachet ----
+: >"$tmp/cachet"
+if [ ! -x "$DKIM_BENCH" ]; then
+	echo "dkim_bench: n/a ($DKIM_BENCH not built)"
+elif [ ${#keys[@]} -eq 0 ]; then
+	echo "dkim_bench: n/a (no keys: openssl could not make them)"
+else
+	n_keys=$(( ${#keys[@]} / 3 ))
+	n_sizes=$(size_bytes "$SIZES" | wc -w)
+	est=$(awk -v s="$SECS" -v k="$n_keys" -v z="$n_sizes" \
+		'BEGIN { printf "%d", (s + 0.3) * (z + k * (5 + 2 * z)) }')
+	progress "dkim_bench (~$est s)"
+	if ! "$DKIM_BENCH" -t "$SECS" -s "$SIZES" "${keys[@]}" >"$tmp/cachet" 2>"$tmp/cachet.err"; then
+		echo "dkim_bench failed: $(head -c 500 "$tmp/cachet.err")"
+	fi
+fi
+
+cachet() {	# op key size field(7 ops/s, 8 us/op, 10 share)
+	num_or_na "$(awk -F'\t' -v op="$1" -v k="$2" -v s="$3" -v f="$4" \
+		'$1 == op && $2 == k && $3 == s { print $f; exit }' "$tmp/cachet")"
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.3f\n", a / b }'
+}
+
+size_label() {
+	awk -v s="$1" 'BEGIN { if (s % 1024 == 0) printf "%d KB\n", s / 1024; else printf "%d B\n", s }'
+}
+
+fmt() {	# value printf-format
+	if [ "$1" = n/a ]; then printf 'n/a\n'; else awk -v v="$1" -v f="$2" 'BEGIN { printf f "\n", v }'; fi
+}
+
+pct() {
+	if [ "$1" = n/a ]; then printf 'n/a\n'; else awk -v v="$1" 'BEGIN { printf "%.0f%%\n", v * 100 }'; fi
+}
+
+labels=()
+for (( i = 0; i < ${#keys[@]}; i += 3 )); do labels+=("${keys[i]}"); done
+[ ${#labels[@]} -gt 0 ] || labels=(rsa2048 ed25519)
+
+echo
+echo "== DKIM per message, one thread (rates per CPU-second, as openssl speed counts)"
+echo "   raw = openssl speed for the same key operation; cachet/raw = share of the raw rate kept"
+printf '%-7s %-8s %-6s %11s %9s %7s %11s %10s\n' \
+	size key op "cachet/s" "us/op" crypto "raw/s" cachet/raw
+for size in $(size_bytes "$SIZES"); do
+	for key in "${labels[@]}"; do
+		for op in verify sign; do
+			ops=$(cachet "$op" "$key" "$size" 7)
+			us=$(cachet "$op" "$key" "$size" 8)
+			share=$(cachet "$op" "$key" "$size" 10)
+			raw=$(peer "$key" "$op")
+			printf '%-7s %-8s %-6s %11s %9s %7s %11s %10s\n' \
+				"$(size_label "$size")" "$key" "$op" "$(fmt "$ops" '%.0f')" \
+				"$(fmt "$us" '%.1f')" "$(pct "$share")" \
+				"$(fmt "$raw" '%.0f')" "$(ratio "$ops" "$raw")"
+		done
+	done
+done
+echo "   crypto = the share of cachet's time per message spent in the public-key"
+echo "   operation itself (measured in-process as lib/dkim_crypto.c calls it)"
+
+echo
+echo "== DKIM pieces (us per operation; in-process vs openssl speed)"
+printf '%-8s %-14s %9s %9s %10s\n' key piece "us/op" "raw us/op" raw/cachet
+for key in "${labels[@]}"; do
+	for op in sign verify; do
+		us=$(cachet "crypto-$op" "$key" 0 8)
+		raw=$(peer "$key" "$op")
+		raw_us=n/a
+		[ "$raw" = n/a ] || raw_us=$(awk -v r="$raw" 'BEGIN { printf "%.1f", 1e6 / r }')
+		printf '%-8s %-14s %9s %9s %10s\n' "$key" "crypto-$op" "$(fmt "$us" '%.1f')" \
+			"$raw_us" "$(ratio "$raw_us" "$us")"
+	done
+	for op in key-parse sig-parse header-hash; do
+		printf '%-8s %-14s %9s %9s %10s\n' "$key" "$op" \
+			"$(fmt "$(cachet "$op" "$key" 0 8)" '%.1f')" - -
+	done
+done
+
+echo
+echo "== body hash: relaxed canonicalization + SHA-256 vs openssl sha256 (MB/s, 10^6 bytes)"
+printf '%-7s %11s %11s %10s\n' size cachet "sha256 raw" cachet/raw
+for size in $(size_bytes "$SIZES"); do
+	ops=$(cachet bodyhash relaxed "$size" 7)
+	mbs=n/a
+	[ "$ops" = n/a ] || mbs=$(awk -v o="$ops" -v s="$size" 'BEGIN { printf "%.1f", o * s / 1e6 }')
+	raw=$(peer sha256 "$size")
+	raw_mbs=n/a
+	[ "$raw" = n/a ] || raw_mbs=$(awk -v r="$raw" 'BEGIN { printf "%.1f", r / 1e6 }')
+	printf '%-7s %11s %11s %10s\n' "$(size_label "$size")" "$mbs" "$raw_mbs" "$(ratio "$mbs" "$raw_mbs")"
+done
+exit 0
