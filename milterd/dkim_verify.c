@@ -17,7 +17,9 @@
  * 6.1.1); temperror when the key lookup failed temporarily; policy when
  * the signature verifies but is not acceptable here: an RSA key below
  * MinimumKeyBits, or l= shorter than the body (RFC 6376 8.2: content after
- * l= is unsigned, so the signature must not vouch for the message).
+ * l= is unsigned, so the signature must not vouch for the message);
+ * neutral when a signature fails under a key in testing mode (t=y: such
+ * mail is to be treated like unsigned mail, RFC 6376 3.6.1).
  * A message without signatures gets dkim=none.
  */
 #include "dkim_checks.h"
@@ -202,7 +204,11 @@ static void finish_signature(struct msg *m, struct sig_state *s, const struct dk
 		return;
 	enum dkim_err e = dkim_verify(s->sig, key, f, n, s->header_index, s->body);
 	unsigned min_bits = m->conn->rt->cfg->minimum_key_bits;
-	if (e != DKIM_OK)
+	if (e != DKIM_OK && key->testing && strcmp(dkim_err_result(e), "fail") == 0)
+		/* RFC 6376 3.6.1 t=y: treat it like unsigned mail, not as a failure */
+		report(m, s, "neutral", arena_printf(m->arena, "key in testing mode; %s",
+						     dkim_err_text(e)), key);
+	else if (e != DKIM_OK)
 		report(m, s, dkim_err_result(e), dkim_err_text(e), key);
 	else if (key->type == DKIM_KEY_RSA && (unsigned)key->bits < min_bits)
 		report(m, s, "policy", arena_printf(m->arena, "key shorter than %u bits",

@@ -214,4 +214,17 @@ cachet_sign_case "ed25519-sha256 simple/simple realistic" "$T/b-ed-ss.eml" \
 cachet_sign_case "ed25519-sha256 simple/simple CRLF body ending in empty lines" \
 	"$T/b-ed-ss-tb.eml" "$T/trailing-blank-crlf.eml" "${ED[@]}" --canon simple/simple
 
+# l= (RFC 6376 8.2): a signature over part of the body must not vouch for
+# what follows it.  dkimpy writes l= when asked; cachet never does.
+lsig=$T/l-rsa.eml
+if "$PY" "$DKIM_HELPERS/dkimpy.py" sign --key "$T/rsa1.pem" --domain "$DOM" --selector rsa \
+	--canon relaxed/relaxed --headers "$HDRS" --length "$T/realistic.eml" >"$lsig" 2>"$lsig.err"; then
+	cachet_expect "dkimpy l= covering the whole body: cachet -> pass" "$ZONE" "$lsig" pass
+	{ cat "$lsig"; printf 'Unsigned text appended after the signed length.\n'; } >"$T/l-more.eml"
+	cachet_expect "dkimpy l= with content appended: cachet -> policy" "$ZONE" \
+		"$T/l-more.eml" "policy:l= does not cover the whole body"
+else
+	t_fail "dkimpy signs with l=" "$(cat "$lsig.err")"
+fi
+
 t_done

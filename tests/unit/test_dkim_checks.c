@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "check.h"
 #include "pipeline.h"
@@ -137,6 +138,8 @@ static const struct case_ cases[] = {
 	{ "no key record", "s=brisbane;", "s=nokey;", { "dkim=permerror", "dkim=pass" } },
 	{ "revoked key", "s=brisbane;", "s=revoked;", { "dkim=permerror", "dkim=pass" } },
 	{ "rsa-sha1 refused", "a=rsa-sha256", "a=rsa-sha1", { "dkim=pass", "dkim=permerror" } },
+	{ "failing under a testing key", "s=test;", "s=testing;",
+	  { "dkim=pass", "dkim=neutral" } },
 	{ "expired", "t=1528637909;", "t=1528637909; x=1528637910;",
 	  { "dkim=permerror", "dkim=pass" } },
 };
@@ -278,6 +281,29 @@ static void test_internal_mail_signed_ed25519_verifies(void)
 			"dkim=pass (256-bit ed25519 key) header.d=football.example.com");
 }
 
+static void test_sign_headers_and_oversign_override_defaults(void)
+{
+	struct runtime *rt = make_rt(SIGN_CONF "Selector test\nKeyFile " DATA "test.rsa.pem\n"
+				     "SignHeaders From, Subject\nOversignHeaders From\n");
+	if (rt == NULL)
+		return;
+	struct conn *c = pipeline_conn_new_text(rt, NULL, "127.0.0.1");
+	const struct eom_result *r = run_file(c, DATA "unsigned.eml");
+	const char *value = NULL;
+	for (size_t i = 0; i < r->n_edits; i++)
+		if (strcmp(r->edits[i].name, "DKIM-Signature") == 0)
+			value = r->edits[i].value;
+	T_CHECK(value != NULL);
+	if (value != NULL) {
+		const char *h = strstr(value, "h=");
+		if (h == NULL || strncasecmp(h, "h=From:From:Subject;", 20) != 0)
+			printf("#   %s\n", value);
+		T_CHECK(h != NULL && strncasecmp(h, "h=From:From:Subject;", 20) == 0);
+	}
+	pipeline_conn_free(&c);
+	runtime_unref(&rt);
+}
+
 static void test_unsafe_key_file_refused_at_setup(void)
 {
 	const char *conf = ZONE_CONF "Mode sv\nDomain football.example.com\nSelector test\n"
@@ -338,6 +364,7 @@ int main(void)
 	T_RUN(test_minimum_key_bits_gives_policy);
 	T_RUN(test_internal_mail_signed_rsa_verifies);
 	T_RUN(test_internal_mail_signed_ed25519_verifies);
+	T_RUN(test_sign_headers_and_oversign_override_defaults);
 	T_RUN(test_unsafe_key_file_refused_at_setup);
 	T_RUN(test_keytable_without_signingtable_refused);
 	T_RUN(test_two_from_addresses_not_signed);

@@ -3,7 +3,7 @@
 
   dkimpy.py sign --key PEM --domain D --selector S [--canon H/B]
             [--alg rsa-sha256|ed25519-sha256] [--headers a:b:c]
-            [--identity I] FILE
+            [--identity I] [--length] FILE
       print FILE with dkimpy's DKIM-Signature on top, with FILE's line
       ends.  RSA keys: PKCS#1 PEM (dkimpy reads nothing else).  Ed25519
       keys: PKCS#8 PEM as openssl writes it; the 32-byte seed is taken
@@ -62,7 +62,7 @@ def cmd_sign(a):
     sig = dkim.sign(msg, a.selector.encode(), a.domain.encode(), key,
                     identity=a.identity.encode() if a.identity else None,
                     canonicalize=canon, signature_algorithm=alg,
-                    include_headers=hdrs, linesep=sep)
+                    include_headers=hdrs, linesep=sep, length=a.length)
     # dkimpy ends the field with CRLF whatever linesep says.
     if sep == b"\n":
         sig = sig.replace(b"\r\n", b"\n")
@@ -163,6 +163,7 @@ def main():
     s.add_argument("--alg", default="rsa-sha256")
     s.add_argument("--headers")
     s.add_argument("--identity")
+    s.add_argument("--length", action="store_true", help="add l= (body length)")
     s.add_argument("file")
     v = sub.add_parser("verify")
     v.add_argument("--zone", required=True)
