@@ -5,7 +5,7 @@
 
 # Every Debian 12 package the build and the tests need, named once.
 DEPS_BUILD := build-essential pkg-config clang llvm libclang-rt-14-dev \
-	libmilter-dev libunbound-dev libssl-dev
+	libmilter-dev libunbound-dev libssl-dev libspf2-dev libopendmarc-dev
 DEPS_TEST := postfix nsd swaks miltertest opendkim-tools python3-dkim \
 	libmail-dkim-perl publicsuffix iproute2 procps
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
@@ -30,7 +30,7 @@ HARDEN_LD := -pie -Wl,-z,relro,-z,now
 endif
 CFLAGS_ALL := -std=c17 $(OPT) $(WARN) $(HARDEN) $(CFLAGS)
 LDFLAGS_ALL := $(HARDEN_LD) $(LDFLAGS)
-LIBS := -lmilter -lunbound -lcrypto -lpthread
+LIBS := -lmilter -lunbound -lspf2 -lopendmarc -lcrypto -lpthread
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 PIPE_SRC := $(filter-out milterd/main.c milterd/milter.c,$(sort $(wildcard milterd/*.c)))

@@ -117,6 +117,19 @@ static const struct name_value sign_alg_names[] = {
 	{ NULL, 0 },
 };
 
+static const struct bounds spf_timeout_bounds = { 100, 25000 };
+
+static const struct name_value dmarc_quarantine_names[] = {
+	{ "hold", DMARC_QUARANTINE_HOLD },
+	{ "header", DMARC_QUARANTINE_HEADER },
+	{ NULL, 0 },
+};
+static const struct name_value dmarc_temperror_names[] = {
+	{ "accept", ON_ERROR_ACCEPT },
+	{ "tempfail", ON_ERROR_TEMPFAIL },
+	{ NULL, 0 },
+};
+
 static const struct name_value mode_letters[] = {
 	{ "s", MODE_SIGN },
 	{ "v", MODE_VERIFY },
@@ -188,6 +201,20 @@ static const struct option options[] = {
 	OPT("SubDomains", T_BOOL, "no", subdomains, NULL),
 	OPT("RequireSafeKeys", T_BOOL, "yes", require_safe_keys, NULL),
 	OPT("SignatureTTL", T_DURATION, "0", signature_ttl_ms, &signature_ttl_bounds),
+	/* SPF */
+	OPT("SPF", T_BOOL, "yes", spf, NULL),
+	OPT("SPFRejectFail", T_BOOL, "no", spf_reject_fail, NULL),
+	OPT("AddReceivedSPF", T_BOOL, "no", add_received_spf, NULL),
+	OPT("SPFTimeout", T_DURATION, "10s", spf_timeout_ms, &spf_timeout_bounds),
+	/* DMARC */
+	OPT("DMARC", T_BOOL, "yes", dmarc, NULL),
+	OPT("DMARCEnforce", T_BOOL, "yes", dmarc_enforce, NULL),
+	OPT("PublicSuffixList", T_STRING, "/usr/share/publicsuffix/public_suffix_list.dat",
+	    public_suffix_list, NULL),
+	OPT("RejectMultiFrom", T_BOOL, "yes", reject_multi_from, NULL),
+	OPT("DMARCQuarantine", T_ENUM, "hold", dmarc_quarantine, dmarc_quarantine_names),
+	OPT("DMARCTrustedForwarders", T_NETLIST, NULL, dmarc_trusted_forwarders, NULL),
+	OPT("DMARCOnTempError", T_ENUM, "accept", dmarc_on_temperror, dmarc_temperror_names),
 };
 
 #define N_OPTIONS ARRAY_LEN(options)

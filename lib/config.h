@@ -44,6 +44,12 @@ enum sign_alg {
 	SIGN_ED25519_SHA256,
 };
 
+/* DMARCQuarantine: what p=quarantine does to a failing message */
+enum dmarc_quarantine {
+	DMARC_QUARANTINE_HOLD,		/* the MTA's quarantine (Postfix: hold queue) */
+	DMARC_QUARANTINE_HEADER,	/* accept, with a header for the MDA to file as junk */
+};
+
 /* Mode letters: s = sign, v = verify (OpenDKIM's `Mode`). */
 #define MODE_SIGN 0x1
 #define MODE_VERIFY 0x2
@@ -98,6 +104,21 @@ struct config {
 	bool subdomains;		/* SubDomains: Domain also covers subdomains */
 	bool require_safe_keys;		/* RequireSafeKeys */
 	unsigned signature_ttl_ms;	/* SignatureTTL: x= lies this far after t=; 0 = none */
+
+	/* SPF */
+	bool spf;			/* SPF: evaluate SPF */
+	bool spf_reject_fail;		/* SPFRejectFail */
+	bool add_received_spf;		/* AddReceivedSPF */
+	unsigned spf_timeout_ms;	/* SPFTimeout: wall-clock budget of one evaluation */
+
+	/* DMARC */
+	bool dmarc;			/* DMARC: evaluate DMARC */
+	bool dmarc_enforce;		/* DMARCEnforce */
+	char *public_suffix_list;	/* PublicSuffixList */
+	bool reject_multi_from;		/* RejectMultiFrom */
+	int dmarc_quarantine;		/* DMARCQuarantine: enum dmarc_quarantine */
+	struct netlist *dmarc_trusted_forwarders;	/* DMARCTrustedForwarders, or NULL */
+	enum on_error dmarc_on_temperror;	/* DMARCOnTempError: accept|tempfail */
 };
 
 /*

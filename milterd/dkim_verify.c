@@ -154,6 +154,10 @@ static void report(struct msg *m, const struct sig_state *s, const char *result,
 {
 	struct ar_result r = { .method = "dkim", .result = result, .reason = reason };
 	const struct dkim_sig *sig = s->sig;
+	if (sig != NULL) {
+		r.domain = sig->d;
+		r.selector = sig->s;
+	}
 	if (sig != NULL && sig->d != NULL)
 		r.props = arena_printf(m->arena, "header.d=%s%s%s header.s=%s header.a=%s "
 					"header.b=%s", sig->d, sig->i ? " header.i=" : "",

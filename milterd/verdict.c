@@ -48,6 +48,9 @@ void verdict_add_result(struct arena *a, struct verdict *v, const struct ar_resu
 	d->reason = dup_or_null(a, r->reason);
 	d->comment = dup_or_null(a, r->comment);
 	d->props = dup_or_null(a, r->props);
+	d->domain = dup_or_null(a, r->domain);
+	d->selector = dup_or_null(a, r->selector);
+	d->scope = dup_or_null(a, r->scope);
 }
 
 void verdict_add_edit(struct arena *a, struct verdict *v, enum edit_op op, const char *name,

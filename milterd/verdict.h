@@ -34,6 +34,15 @@ struct ar_result {
 	const char *reason;	/* or NULL */
 	const char *comment;	/* or NULL: put in parentheses after the result */
 	const char *props;	/* "header.d=example.com header.s=sel", or NULL */
+	/*
+	 * For the checks that read results (DMARC, reports), not written to
+	 * the header as such: the authenticated domain (DKIM d=, the SPF
+	 * identity's domain), the DKIM selector, the SPF scope ("mfrom" or
+	 * "helo"); NULL when not applicable.
+	 */
+	const char *domain;
+	const char *selector;
+	const char *scope;
 };
 
 enum edit_op {
