@@ -99,6 +99,16 @@
 #   smtp_queue_id           the Postfix queue id from that reply, if any.
 #   inject FILE [SENDER [RCPT]]  Postfix sendmail -C $PF_DIR (pickup and
 #                           non_smtpd_milters path).
+#   deliver FILE LINE [SWAKS_OPTS...]  smtp_send FILE, wait until the sink
+#                           has a message whose header has LINE, print its
+#                           sink file (1 and a diagnostic if it never comes).
+#   refeed SINKFILE TAG [SWAKS_OPTS...]  send a delivered message again (as
+#                           the sink got it, with an unsigned "X-Pass: TAG"
+#                           on top), by default as external client
+#                           203.0.113.5 (--xclient ADDR=203.0.113.5); print
+#                           the new sink file.
+#   ar_ours FILE            our Authentication-Results fields ($AUTHSERV) of
+#                           a delivered message, one per line, unfolded.
 #   pf_queue_count          number of messages in any Postfix queue
 #                           (maildrop, incoming, active, deferred, hold).
 #   pf_flush                postqueue -f (pickup rescans maildrop each 1 s).
@@ -720,6 +730,33 @@ smtp_data_reply() {
 
 smtp_queue_id() {
 	smtp_data_reply | sed -n 's/.*queued as \([0-9A-Za-z]*\).*/\1/p'
+}
+
+deliver() {
+	local f=$1 line=$2
+	shift 2
+	if ! smtp_send "$f" "$@"; then
+		t_diag "send $f: $(smtp_data_reply)"
+		return 1
+	fi
+	wait_until 10 sink_file_with "$line" >/dev/null || {
+		t_diag "no message with \"$line\" at the sink"
+		return 1
+	}
+	sink_file_with "$line"
+}
+
+refeed() {
+	local src=$1 tag=$2
+	shift 2
+	[ -n "$src" ] || return 1
+	{ echo "X-Pass: $tag"; sink_msg "$src"; } >"$T/$tag.eml"
+	[ $# -gt 0 ] || set -- --xclient "ADDR=203.0.113.5"
+	deliver "$T/$tag.eml" "X-Pass: $tag" "$@"
+}
+
+ar_ours() {
+	sink_headers "$1" | grep -i "^Authentication-Results:[[:space:]]*${AUTHSERV}[[:space:]]*;"
 }
 
 inject() {

@@ -70,22 +70,6 @@ mk() {
 		"Hello." "This is the body of $2." "" "-- " "sender" >"$1"
 }
 
-# deliver FILE LINE [SWAKS_OPTS]: send FILE, print the sink file whose
-# unfolded header has LINE once it arrived.
-deliver() {
-	local f=$1 line=$2
-	shift 2
-	if ! smtp_send "$f" "$@"; then
-		t_diag "send $f: $(smtp_data_reply)"
-		return 1
-	fi
-	wait_until 10 sink_file_with "$line" >/dev/null || {
-		t_diag "no message with \"$line\" at the sink"
-		return 1
-	}
-	sink_file_with "$line"
-}
-
 # send_case CASE [FROM [SWAKS_OPTS]]: make, send and print the sink file.
 send_case() {
 	local c=$1 from=${2:-sender@example.org}
@@ -93,18 +77,6 @@ send_case() {
 	[ $# -gt 0 ] && shift
 	mk "$T/$c.eml" "$c" "$from"
 	deliver "$T/$c.eml" "X-Case: $c" --from "$from" "$@"
-}
-
-# refeed SINKFILE TAG [SWAKS_OPTS]: send the message as the sink got it
-# again, as external client 203.0.113.5 (unless SWAKS_OPTS say otherwise),
-# with an unsigned "X-Pass: TAG" on top; print the new sink file.
-refeed() {
-	local src=$1 tag=$2
-	shift 2
-	[ -n "$src" ] || return 1
-	{ echo "X-Pass: $tag"; sink_msg "$src"; } >"$T/$tag.eml"
-	[ $# -gt 0 ] || set -- --xclient "$EXT"
-	deliver "$T/$tag.eml" "X-Pass: $tag" "$@"
 }
 
 # dkim_results FILE: the dkim=... results (with comment and properties)

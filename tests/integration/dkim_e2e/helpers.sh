@@ -19,8 +19,6 @@
 #   dkim_sigs FILE       the value of each DKIM-Signature of a delivered
 #                        message, one per line, whitespace removed.
 #   dkim_tag SIG TAG     the value of TAG in SIG (a dkim_sigs line).
-#   ar_ours FILE         our Authentication-Results fields (authserv-id
-#                        $AUTHSERV), one per line, unfolded.
 #   msg_field_count FILE NAME  how many NAME: fields the message has.
 #   count_in_list LIST NAME    how many times NAME is in the colon-separated
 #                        LIST (case-insensitive).
@@ -82,10 +80,6 @@ dkim_sigs() {
 
 dkim_tag() {
 	printf '%s\n' "$1" | tr ';' '\n' | sed -n "s/^$2=//p" | head -n 1
-}
-
-ar_ours() {
-	sink_headers "$1" | grep -i "^Authentication-Results:[[:space:]]*${AUTHSERV}[[:space:]]*;"
 }
 
 msg_field_count() {
