@@ -5,9 +5,10 @@
 
 # Every Debian 12 package the build and the tests need, named once.
 DEPS_BUILD := build-essential pkg-config clang llvm libclang-rt-14-dev \
-	libmilter-dev libunbound-dev libssl-dev libspf2-dev libopendmarc-dev
+	libmilter-dev libunbound-dev libssl-dev libspf2-dev libopendmarc-dev \
+	libevent-dev libhiredis-dev
 DEPS_TEST := postfix nsd swaks miltertest opendkim-tools python3-dkim \
-	libmail-dkim-perl publicsuffix iproute2 procps
+	libmail-dkim-perl publicsuffix iproute2 procps redis-server
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 CC ?= cc
@@ -17,7 +18,7 @@ OPT ?= -O2 -g
 WARN := -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wcast-qual -Wwrite-strings -Wvla \
 	-Wimplicit-fallthrough -Werror
-CPPFLAGS_ALL := -D_GNU_SOURCE -Ilib -Imilterd $(CPPFLAGS)
+CPPFLAGS_ALL := -D_GNU_SOURCE -Ilib -Imilterd -Ipolicyd $(CPPFLAGS)
 ifeq ($(SANITIZE),1)
 BUILD := build/asan
 HARDEN := -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -30,11 +31,12 @@ HARDEN_LD := -pie -Wl,-z,relro,-z,now
 endif
 CFLAGS_ALL := -std=c17 $(OPT) $(WARN) $(HARDEN) $(CFLAGS)
 LDFLAGS_ALL := $(HARDEN_LD) $(LDFLAGS)
-LIBS := -lmilter -lunbound -lspf2 -lopendmarc -lcrypto -lpthread
+LIBS := -lmilter -lunbound -lspf2 -lopendmarc -levent -lhiredis -lcrypto -lpthread
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 PIPE_SRC := $(filter-out milterd/main.c milterd/milter.c,$(sort $(wildcard milterd/*.c)))
 MILTERD_SRC := milterd/main.c milterd/milter.c
+POLICYD_LIB_SRC := $(filter-out policyd/main.c,$(sort $(wildcard policyd/*.c)))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
@@ -42,8 +44,9 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ := $(call obj,$(LIB_SRC))
-PIPE_OBJ := $(call obj,$(PIPE_SRC))
-PROGS := $(BUILD)/bin/cachet-milterd $(BUILD)/bin/cachet
+PIPE_OBJ := $(call obj,$(PIPE_SRC)) $(call obj,$(POLICYD_LIB_SRC))
+PROGS := $(BUILD)/bin/cachet-milterd $(BUILD)/bin/cachet \
+	$(if $(wildcard policyd/main.c),$(BUILD)/bin/cachet-policyd)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
@@ -67,6 +70,10 @@ $(BUILD)/bin/cachet-milterd: $(call obj,$(MILTERD_SRC)) $(BUILD)/lib/libcachet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
+$(BUILD)/bin/cachet-policyd: $(call obj,policyd/main.c) $(BUILD)/lib/libcachet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
 $(BUILD)/bin/cachet: $(call obj,$(CLI_SRC)) $(BUILD)/lib/libcachet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
@@ -86,10 +93,10 @@ bench: deps all $(BENCH_BINS)
 # libFuzzer targets (clang), with ASan+UBSan, linked against the sources
 # directly so they get the fuzzer's coverage instrumentation.
 FUZZ_CFLAGS := -std=c17 -O1 -g -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined -D_GNU_SOURCE -Ilib -Imilterd
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(PIPE_SRC)
+	-fno-sanitize-recover=undefined -D_GNU_SOURCE -Ilib -Imilterd -Ipolicyd
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(PIPE_SRC) $(POLICYD_LIB_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PIPE_SRC) $(LIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PIPE_SRC) $(POLICYD_LIB_SRC) $(LIBS)
 
 fuzz: $(FUZZ_BINS)
 
