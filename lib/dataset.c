@@ -16,6 +16,8 @@
  */
 #include "dataset.h"
 
+#include "file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -214,38 +216,6 @@ struct dataset *dataset_parse(const char *what, enum dataset_type type, const ch
 	return NULL;
 }
 
-static bool read_regular_file(const char *path, struct buf *out, struct buf *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		buf_printf(err, "%s: cannot open: %s", path, strerror(errno));
-		return false;
-	}
-	struct stat st;
-	/* a FIFO or a device would block or never end */
-	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-	if (!ok)
-		buf_printf(err, "%s: not a regular file", path);
-	char chunk[8192];
-	while (ok) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			buf_printf(err, "%s: cannot read: %s", path, strerror(errno));
-			ok = false;
-		} else if (n == 0) {
-			break;
-		} else if (out->len + (size_t)n > DATASET_MAX_FILE ||
-			   !buf_append(out, chunk, (size_t)n)) {
-			buf_printf(err, "%s: larger than %zu bytes", path, DATASET_MAX_FILE);
-			ok = false;
-		}
-	}
-	close(fd);
-	return ok;
-}
-
 static struct dataset *load_file(const char *what, enum dataset_type type, const char *path,
 				 char **error_r)
 {
@@ -260,7 +230,7 @@ static struct dataset *load_file(const char *what, enum dataset_type type, const
 	buf_init(&data, DATASET_MAX_FILE + 1);
 	struct dataset *ds = NULL;
 	buf_printf(&err, "%s ", what);
-	if (read_regular_file(path, &data, &err)) {
+	if (file_read_regular(path, DATASET_MAX_FILE, &data, &err)) {
 		ds = dataset_parse(what, type, path, data.p, data.len, error_r);
 		buf_free(&err);
 	} else {

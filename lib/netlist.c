@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "file.h"
 #include "compiler.h"
 #include "xalloc.h"
 
@@ -323,56 +324,13 @@ struct netlist *netlist_parse(const char *text, char **error_r)
 	return l;
 }
 
-/*
- * Reads a whole regular file of at most `max` bytes.  Refuses anything but
- * a regular file before opening it for real, so a FIFO or a device named by
- * mistake (or by a fuzzer) cannot block or stream forever.
- */
-static bool read_regular_file(const char *path, size_t max, struct buf *out, struct buf *err)
-{
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		buf_printf(err, "%s: cannot open: %s", path, strerror(errno));
-		return false;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		buf_printf(err, "%s: not a regular file", path);
-		return false;
-	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		buf_printf(err, "%s: cannot open: %s", path, strerror(errno));
-		return false;
-	}
-	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-	if (!ok)
-		buf_printf(err, "%s: not a regular file", path);
-	char chunk[8192];
-	while (ok) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			buf_printf(err, "%s: cannot read: %s", path, strerror(errno));
-			ok = false;
-		} else if (n == 0) {
-			break;
-		} else if (out->len + (size_t)n > max || !buf_append(out, chunk, (size_t)n)) {
-			buf_printf(err, "%s: larger than %zu bytes", path, max);
-			ok = false;
-		}
-	}
-	close(fd);
-	return ok;
-}
-
 struct netlist *netlist_load(const char *path, char **error_r)
 {
 	struct buf data, err;
 	buf_init(&data, NETLIST_MAX_FILE + 1);
 	buf_init(&err, 4096);
 	struct netlist *l = NULL;
-	if (!read_regular_file(path, NETLIST_MAX_FILE, &data, &err))
+	if (!file_read_regular(path, NETLIST_MAX_FILE, &data, &err))
 		goto out;
 	l = netlist_new();
 	const char *p = data.p, *end = data.p + data.len;

@@ -1,0 +1,21 @@
+/*
+ * Reading small configuration-side files (host lists, tables, zone files)
+ * whole.  Only regular files: a FIFO or a device named by mistake (or by a
+ * fuzzer) must not block start-up or stream forever.
+ */
+#ifndef CACHET_FILE_H
+#define CACHET_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/*
+ * Appends the file to out.  On failure returns false and appends to err
+ * "PATH: cannot open: ...", "PATH: not a regular file", "PATH: cannot read:
+ * ..." or "PATH: larger than MAX bytes".
+ */
+bool file_read_regular(const char *path, size_t max, struct buf *out, struct buf *err);
+
+#endif
