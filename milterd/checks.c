@@ -4,8 +4,8 @@
  * `needs`, and start-up refuses a table where it comes later (DMARC needs
  * SPF and DKIM; spam needs all authentication results; signing runs last).
  *
- * The checks arrive with the issues that bring them: DKIM now; SPF, DMARC,
- * ARC, AV and spam later.
+ * The checks arrive with the issues that bring them: DKIM, SPF and DMARC
+ * now; ARC, AV and spam later.
  */
 #include "check.h"
 
@@ -14,10 +14,14 @@
 
 #include "buf.h"
 #include "dkim_checks.h"
+#include "dmarc.h"
+#include "spf.h"
 #include "runtime.h"
 
 const struct check *const check_table[] = {
 	&check_dkim_verify,
+	&check_spf,
+	&check_dmarc,
 	/* signing runs last, after every other header change */
 	&check_dkim_sign,
 };

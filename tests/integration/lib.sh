@@ -542,12 +542,17 @@ start_milter() {
 		return 1
 	fi
 	{
-		for key in Socket AuthservID PidFile; do
+		for key in Socket AuthservID PidFile TestDNSData; do
 			printf '%s\n' "$@" | grep -qi "^$key[[:space:]]" && continue
 			case $key in
 			Socket) echo "Socket inet:$MILTER_PORT@127.0.0.1" ;;
 			AuthservID) echo "AuthservID $AUTHSERV" ;;
 			PidFile) echo "PidFile $T/milter.pid" ;;
+			TestDNSData)
+				# never the system resolver: tests stay on loopback
+				printf '%s\n' "$@" | grep -qi "^Nameservers[[:space:]]" && continue
+				: >"$T/empty.zone"
+				echo "TestDNSData $T/empty.zone" ;;
 			esac
 		done
 		for line in "$@"; do echo "$line"; done

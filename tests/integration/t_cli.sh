@@ -16,25 +16,29 @@ check() { # check NAME COMMAND...: passes when the command succeeds
 }
 
 printf 'From: a@example.com\nTo: b@example.net\nSubject: hi\n\nbody\n' >"$T/lf.eml"
+# DNS from an empty zone: no lookup leaves the machine
+: >"$T/empty.zone"
+CHECK=("$BIN/cachet" check --dns-zone "$T/empty.zone")
+AR1="Authentication-Results: mx.example.net; dkim=none (message not signed); dmarc=none header.from=example.com"
 sed 's/$/\r/' "$T/lf.eml" >"$T/crlf.eml"
 
-out=$("$BIN/cachet" check --authserv-id mx.example.net "$T/lf.eml")
+out=$("${CHECK[@]}" --authserv-id mx.example.net "$T/lf.eml")
 rc=$?
 check "plain output starts with the exact AR field" \
-	test "$(head -n1 <<<"$out")" = "Authentication-Results: mx.example.net; dkim=none (message not signed)"
+	test "$(head -n1 <<<"$out")" = "$AR1"
 check "plain output has one line per check" \
 	test "$(grep -cE '^(dkim|spf|dmarc|arc|av|spam): ' <<<"$out")" = 6
 check "exit 0 when evaluated" test "$rc" = 0
 check "stdin gives the same result as the file" \
-	test "$("$BIN/cachet" check --authserv-id mx.example.net - <"$T/lf.eml")" = "$out"
+	test "$("${CHECK[@]}" --authserv-id mx.example.net - <"$T/lf.eml")" = "$out"
 check "CRLF and LF files give the same result" \
-	test "$("$BIN/cachet" check --authserv-id mx.example.net "$T/crlf.eml")" = "$out"
+	test "$("${CHECK[@]}" --authserv-id mx.example.net "$T/crlf.eml")" = "$out"
 
-"$BIN/cachet" check --json --authserv-id mx.example.net "$T/lf.eml" >"$T/out.json"
+"${CHECK[@]}" --json --authserv-id mx.example.net "$T/lf.eml" >"$T/out.json"
 check "--json prints one valid object with every member" /usr/bin/python3 - "$T/out.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["authentication_results"] == "mx.example.net; dkim=none (message not signed)", d
+assert d["authentication_results"] == "mx.example.net; dkim=none (message not signed); dmarc=none header.from=example.com", d
 assert d["action"] == "accept"
 assert isinstance(d["dkim"], list) and d["dkim"][0]["result"] == "none"
 for k in ("domain", "selector", "algorithm", "reason"):
@@ -45,31 +49,31 @@ PY
 
 check "unknown client is external" grep -q 'origin: external' <<<"$out"
 check "InternalHosts client is internal" \
-	grep -q 'origin: internal' <<<"$("$BIN/cachet" check --client-ip 127.0.0.1 "$T/lf.eml")"
+	grep -q 'origin: internal' <<<"$("${CHECK[@]}" --client-ip 127.0.0.1 "$T/lf.eml")"
 check "SASL user is internal" grep -q 'origin: internal' \
-	<<<"$("$BIN/cachet" check --client-ip 203.0.113.9 --auth-user alice "$T/lf.eml")"
+	<<<"$("${CHECK[@]}" --client-ip 203.0.113.9 --auth-user alice "$T/lf.eml")"
 
-"$BIN/cachet" check "$T/missing.eml" 2>"$T/err"
+"${CHECK[@]}" "$T/missing.eml" 2>"$T/err"
 check "unreadable input exits 1" test $? = 1
 check "unreadable input names the file" grep -q "missing.eml" "$T/err"
-"$BIN/cachet" check 2>/dev/null
+"${CHECK[@]}" 2>/dev/null
 check "no file is a usage error (2)" test $? = 2
-"$BIN/cachet" check --bogus "$T/lf.eml" 2>/dev/null
+"${CHECK[@]}" --bogus "$T/lf.eml" 2>/dev/null
 check "unknown option is a usage error (2)" test $? = 2
-"$BIN/cachet" check --now yesterday "$T/lf.eml" 2>/dev/null
+"${CHECK[@]}" --now yesterday "$T/lf.eml" 2>/dev/null
 check "bad --now is a usage error (2)" test $? = 2
-"$BIN/cachet" check --authserv-id 'a b;c' "$T/lf.eml" 2>/dev/null
+"${CHECK[@]}" --authserv-id 'a b;c' "$T/lf.eml" 2>/dev/null
 check "bad --authserv-id is a usage error (2)" test $? = 2
 
 { for i in $(seq 1 2000); do echo "X-H$i: v"; done; printf 'From: a@example.com\n\nbody\n'; } >"$T/many.eml"
-out=$("$BIN/cachet" check "$T/many.eml" 2>"$T/err")
+out=$("${CHECK[@]}" "$T/many.eml" 2>"$T/err")
 rc=$?
 check "2000 header fields: evaluated, exit 0" test "$rc" = 0
 check "2000 header fields: rejected 552 5.3.4 naming the limit" \
 	grep -q 'action: reject (552 5.3.4 message header exceeds limits: too many header fields' <<<"$out"
 
 printf 'From a@b\n\0\0 binary\x01\xff\n' >"$T/junk.eml"
-"$BIN/cachet" check "$T/junk.eml" >/dev/null 2>&1
+"${CHECK[@]}" "$T/junk.eml" >/dev/null 2>&1
 check "garbage message: evaluated, exit 0" test $? = 0
 
 printf 'Socket inet:8891@127.0.0.1\nSokcet inet:1@127.0.0.1\n' >"$T/bad.conf"

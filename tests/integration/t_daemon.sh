@@ -11,7 +11,10 @@ t_setup
 run_daemon() {
 	local name=$1
 	shift
-	printf '%s\n' "AuthservID mx.test.example" "$@" >"$T/$name.conf"
+	: >"$T/empty.zone"
+	# SPF and DMARC off: this test is about the daemon, not the checks
+	printf '%s\n' "AuthservID mx.test.example" "TestDNSData $T/empty.zone" "SPF no" \
+		"DMARC no" "$@" >"$T/$name.conf"
 	chmod 644 "$T/$name.conf"
 	"$MILTER_BIN" -f -c "$T/$name.conf" 2>>"$T/milter.log" &
 	DAEMON_PID=$!

@@ -1,0 +1,338 @@
+/*
+ * The SPF check (RFC 7208): both identities, MAIL FROM and HELO, evaluated
+ * by libspf2 through our DNS layer and limits (spf_dns.c).
+ *
+ * Timing: libspf2 is synchronous, so msg_begin (MAIL FROM) starts a worker
+ * thread that evaluates MAIL FROM and then HELO while the message streams
+ * in, and end of message collects the outcome, waiting at most until
+ * SPFTimeout after MAIL FROM; whatever is not done by then is temperror.
+ * The worker and the message share a reference-counted job: the last of
+ * the two to let go frees it, so an aborted message (msg_end without eom)
+ * neither blocks nor leaks, and the worker sees a cancel flag at its next
+ * lookup.  The runtime's setup data counts running workers; teardown waits
+ * for them (each is bounded by SPFTimeout plus one DNSTimeout), so a worker
+ * never outlives the DNS resolver it uses.
+ *
+ * Results (Authentication-Results, RFC 8601 2.7.2): one spf= entry for
+ * MAIL FROM (smtp.mailfrom, scope "mfrom") and one for HELO (smtp.helo,
+ * scope "helo") when the HELO name is a domain name; the null sender has no
+ * MAIL FROM entry, its identity being the HELO one (RFC 7208 2.4).  The
+ * comment says in words what the result means, with the domain's
+ * explanation (exp=) on fail.  Internal and authenticated clients are not
+ * checked at all.  SPFRejectFail rejects a fail of the MAIL FROM identity
+ * (HELO for <>) with 550 5.7.23 (RFC 7372); never a temperror.
+ * AddReceivedSPF prepends a Received-SPF field (RFC 7208 9.1) for that
+ * identity.
+ */
+#include "spf.h"
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "spf_dns.h"
+#include "xalloc.h"
+
+/* Per runtime: the workers still running (teardown waits for them). */
+struct spf_shared {
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	unsigned running;
+};
+
+struct spf_job {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;	/* CLOCK_MONOTONIC */
+	int refs;		/* the message and the worker */
+	bool done;
+	int cancel;		/* atomic */
+	struct spf_shared *shared;
+	struct spf_backend be;
+	char *ip, *helo, *sender, *receiver;
+	uint64_t deadline_ms;
+	bool do_mfrom, do_helo;
+	struct spf_outcome mfrom, helo_out;
+};
+
+struct spf_state {
+	struct spf_job *job;	/* NULL when nothing was started */
+	const char *sender;	/* "local@domain", or NULL for <> or a bad path */
+	const char *helo;	/* lower-cased, when it is a domain name, else NULL */
+	bool sender_bad;	/* MAIL FROM did not parse */
+};
+
+static bool spf_enabled(const struct config *cfg)
+{
+	return cfg->spf;
+}
+
+static int spf_setup(const struct config *cfg, void **data_r, char **error_r)
+{
+	(void)cfg;
+	(void)error_r;
+	struct spf_shared *sh = xcalloc(1, sizeof(*sh));
+	pthread_mutex_init(&sh->lock, NULL);
+	pthread_cond_init(&sh->idle, NULL);
+	*data_r = sh;
+	return 0;
+}
+
+static void spf_teardown(void *data)
+{
+	struct spf_shared *sh = data;
+	pthread_mutex_lock(&sh->lock);
+	while (sh->running > 0)
+		pthread_cond_wait(&sh->idle, &sh->lock);
+	pthread_mutex_unlock(&sh->lock);
+	pthread_mutex_destroy(&sh->lock);
+	pthread_cond_destroy(&sh->idle);
+	free(sh);
+}
+
+static void job_free(struct spf_job *j)
+{
+	pthread_mutex_destroy(&j->lock);
+	pthread_cond_destroy(&j->cond);
+	free(j->ip);
+	free(j->helo);
+	free(j->sender);
+	free(j->receiver);
+	spf_outcome_clear(&j->mfrom);
+	spf_outcome_clear(&j->helo_out);
+	free(j);
+}
+
+/* Drops one reference; the last one frees the job. */
+static void job_release(struct spf_job *j)
+{
+	pthread_mutex_lock(&j->lock);
+	bool last = --j->refs == 0;
+	pthread_mutex_unlock(&j->lock);
+	if (last)
+		job_free(j);
+}
+
+static void *worker(void *arg)
+{
+	struct spf_job *j = arg;
+	struct spf_shared *sh = j->shared;
+	struct spf_query q = {
+		.ip = j->ip, .helo = j->helo, .sender = j->sender, .receiver = j->receiver,
+		.deadline_ms = j->deadline_ms, .cancel = &j->cancel,
+	};
+	if (j->do_mfrom)
+		spf_dns_evaluate(&j->be, &q, &j->mfrom);
+	q.sender = NULL;
+	if (j->do_helo)
+		spf_dns_evaluate(&j->be, &q, &j->helo_out);
+	pthread_mutex_lock(&j->lock);
+	j->done = true;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	job_release(j);
+	/* last: teardown may free sh once running is 0 */
+	pthread_mutex_lock(&sh->lock);
+	if (--sh->running == 0)
+		pthread_cond_broadcast(&sh->idle);
+	pthread_mutex_unlock(&sh->lock);
+	return NULL;
+}
+
+static bool ip_ok(const char *ip)
+{
+	struct in6_addr a;
+	return inet_pton(AF_INET, ip, &a) == 1 || inet_pton(AF_INET6, ip, &a) == 1;
+}
+
+static struct spf_job *job_new(struct msg *m, const struct spf_state *st)
+{
+	const struct runtime *rt = m->conn->rt;
+	struct spf_job *j = xcalloc(1, sizeof(*j));
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	j->refs = 2;
+	j->shared = check_data(m, &check_spf);
+	j->be.dns = rt->dns;
+	j->ip = xstrdup(m->conn->client_ip);
+	j->helo = st->helo != NULL ? xstrdup(st->helo) : NULL;
+	j->sender = st->sender != NULL ? xstrdup(st->sender) : NULL;
+	j->receiver = xstrdup(rt->cfg->authserv_id);
+	j->deadline_ms = spf_clock_ms() + rt->cfg->spf_timeout_ms;
+	j->do_mfrom = st->sender != NULL;
+	j->do_helo = st->helo != NULL;
+	return j;
+}
+
+static int start(struct msg *m, struct spf_state *st)
+{
+	struct spf_job *j = job_new(m, st);
+	struct spf_shared *sh = j->shared;
+	ASSERT(sh != NULL);
+	pthread_mutex_lock(&sh->lock);
+	sh->running++;
+	pthread_mutex_unlock(&sh->lock);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_t t;
+	int e = pthread_create(&t, &attr, worker, j);
+	pthread_attr_destroy(&attr);
+	if (e != 0) {
+		log_msg(LOG_ERR, m->qid, "spf: cannot start a worker thread: %s", strerror(e));
+		pthread_mutex_lock(&sh->lock);
+		sh->running--;
+		pthread_mutex_unlock(&sh->lock);
+		job_free(j);
+		return -1;
+	}
+	st->job = j;
+	return 0;
+}
+
+static int spf_begin(struct msg *m, void **state_r)
+{
+	if (m->internal)
+		return 0;
+	if (!ip_ok(m->conn->client_ip)) {
+		log_msg(LOG_INFO, m->qid, "spf: no client IP address; not checked");
+		return 0;
+	}
+	struct spf_state *st = arena_alloc(m->arena, sizeof(*st));
+	const char *helo = m->conn->helo;
+	if (helo != NULL) {
+		char *h = addr_domain_normalize(m->arena, helo, strlen(helo));
+		st->helo = h != NULL && strchr(h, '.') != NULL ? h : NULL;
+	}
+	if (!m->mail_from_valid)
+		st->sender_bad = true;
+	else if (m->mail_from.domain[0] != '\0')
+		st->sender = arena_printf(m->arena, "%s@%s", m->mail_from.local,
+					  m->mail_from.domain);
+	*state_r = st;
+	if (st->sender == NULL && st->helo == NULL)
+		return 1;	/* nothing to evaluate; eom says so */
+	return start(m, st) < 0 ? -1 : 1;
+}
+
+/* Waits for the worker until the deadline; true if it finished. */
+static bool wait_job(struct spf_job *j)
+{
+	struct timespec ts = { .tv_sec = (time_t)(j->deadline_ms / 1000),
+			       .tv_nsec = (long)(j->deadline_ms % 1000) * 1000000 };
+	pthread_mutex_lock(&j->lock);
+	while (!j->done && pthread_cond_timedwait(&j->cond, &j->lock, &ts) == 0)
+		;
+	bool done = j->done;
+	pthread_mutex_unlock(&j->lock);
+	if (!done)
+		__atomic_store_n(&j->cancel, 1, __ATOMIC_RELEASE);
+	return done;
+}
+
+/* A Received-SPF value (RFC 7208 9.1); the comment loses its parentheses. */
+static char *received_spf(struct msg *m, const struct spf_state *st, const char *result,
+			  const char *comment, bool helo_identity)
+{
+	char *c = arena_strdup(m->arena, comment != NULL ? comment : "");
+	for (char *p = c; *p != '\0'; p++)
+		if (*p == '(' || *p == ')' || *p == '\\')
+			*p = *p == '(' ? '[' : *p == ')' ? ']' : '/';
+	const char *from = st->sender != NULL ? st->sender : "";
+	return arena_printf(m->arena, "%s (%s) client-ip=%s; envelope-from=\"%s\";%s%s%s "
+			    "receiver=%s; identity=%s", result, c, m->conn->client_ip, from,
+			    st->helo ? " helo=" : "", st->helo ? st->helo : "", st->helo ? ";" : "",
+			    m->conn->rt->cfg->authserv_id, helo_identity ? "helo" : "mailfrom");
+}
+
+static void report(struct msg *m, const struct spf_state *st, bool helo_scope,
+		   const char *result, const char *comment, const char *explanation)
+{
+	const struct config *cfg = m->conn->rt->cfg;
+	struct ar_result r = { .method = "spf", .result = result, .comment = comment };
+	if (helo_scope && st->helo != NULL) {
+		r.props = arena_printf(m->arena, "smtp.helo=%s", st->helo);
+		r.domain = st->helo;
+	} else if (!helo_scope && st->sender != NULL) {
+		r.domain = strrchr(st->sender, '@') + 1;
+		/* RFC 8601 2.7.2: the domain alone when the local-part is not plain */
+		r.props = arena_printf(m->arena, "smtp.mailfrom=%s",
+				       spf_dns_local_ok(m->mail_from.local) ? st->sender : r.domain);
+	}
+	r.scope = helo_scope ? SPF_SCOPE_HELO : SPF_SCOPE_MFROM;
+	verdict_add_result(m->arena, &m->verdict, &r);
+	log_msg(LOG_INFO, m->qid, "spf: %s %s: %s", r.scope, result, comment ? comment : "");
+	/* the identity that stands for the message: MAIL FROM, or HELO for <> */
+	bool main_identity = helo_scope == (st->sender == NULL);
+	if (!main_identity)
+		return;
+	if (cfg->add_received_spf)
+		verdict_add_edit(m->arena, &m->verdict, EDIT_INSERT, "Received-SPF",
+				 received_spf(m, st, result, comment, helo_scope), 0);
+	if (cfg->spf_reject_fail && strcmp(result, "fail") == 0) {
+		const char *who = st->sender != NULL ? st->sender : st->helo;
+		char *text = arena_printf(m->arena, "SPF: %s is not allowed to send mail from %s%s%s",
+					  m->conn->client_ip, who, explanation ? ": " : "",
+					  explanation ? explanation : "");
+		/* RFC 7372 3.2: 5.7.23 SPF validation failed */
+		verdict_propose(m->arena, &m->verdict, ACTION_REJECT, "spf", "550", "5.7.23", text);
+	}
+}
+
+static void report_outcome(struct msg *m, const struct spf_state *st, bool helo_scope,
+			   bool done, const struct spf_outcome *o)
+{
+	if (!done) {
+		report(m, st, helo_scope, "temperror",
+		       arena_printf(m->arena, "%s: SPF evaluation did not finish within "
+				    "SPFTimeout", m->conn->rt->cfg->authserv_id), NULL);
+		return;
+	}
+	report(m, st, helo_scope, spf_res_name(o->result), o->comment, o->explanation);
+}
+
+static int spf_eom(struct msg *m, void *state)
+{
+	struct spf_state *st = state;
+	const char *me = m->conn->rt->cfg->authserv_id;
+	bool done = st->job == NULL || wait_job(st->job);
+	if (st->sender_bad)
+		report(m, st, false, "none",
+		       arena_printf(m->arena, "%s: MAIL FROM address could not be parsed", me),
+		       NULL);
+	else if (st->sender != NULL)
+		report_outcome(m, st, false, done, &st->job->mfrom);
+	if (st->helo != NULL)
+		report_outcome(m, st, true, done, &st->job->helo_out);
+	else if (st->sender == NULL && !st->sender_bad)
+		report(m, st, true, "none",
+		       arena_printf(m->arena, "%s: null sender and no usable HELO name", me),
+		       NULL);
+	return 0;
+}
+
+static void spf_end(struct msg *m, void *state)
+{
+	(void)m;
+	struct spf_state *st = state;
+	if (st == NULL || st->job == NULL)
+		return;
+	__atomic_store_n(&st->job->cancel, 1, __ATOMIC_RELEASE);
+	job_release(st->job);
+	st->job = NULL;
+}
+
+const struct check check_spf = {
+	.name = "spf",
+	.enabled = spf_enabled,
+	.setup = spf_setup,
+	.teardown = spf_teardown,
+	.msg_begin = spf_begin,
+	.eom = spf_eom,
+	.msg_end = spf_end,
+};
