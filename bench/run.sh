@@ -205,4 +205,85 @@ for size in $(size_bytes "$SIZES"); do
 	[ "$raw" = n/a ] || raw_mbs=$(awk -v r="$raw" 'BEGIN { printf "%.1f", r / 1e6 }')
 	printf '%-7s %11s %11s %10s\n' "$(size_label "$size")" "$mbs" "$raw_mbs" "$(ratio "$mbs" "$raw_mbs")"
 done
+# ---- cachet-policyd: policy requests per second, 50 kept-open connections ----
+# $BUILD/bench/policyd_bench speaks the policy protocol (RCPT and
+# END-OF-MESSAGE requests, 1000 SASL users, 3 rules) against a running
+# cachet-policyd, first with the embedded memory store, then with a
+# redis-server started here (own dir, loopback, stopped by PID).  No peer
+# policy server is installed to compare with; the Redis row is the peer of
+# the memory row (the price of sharing counters between MX hosts).
+POLICYD=$BUILD/bin/cachet-policyd
+POLICYD_BENCH=$BUILD/bench/policyd_bench
+PB_CONNS=${BENCH_POLICYD_CONNS:-50}
+pb_pids=()
+pb_cleanup() { local p; for p in "${pb_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; pb_pids=(); }
+trap 'pb_cleanup; rm -rf "$tmp"' EXIT
+
+pb_port() {	# a free loopback TCP port
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+pb_wait_port() {
+	local i
+	for i in $(seq 1 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# pb_run LABEL STORE: start cachet-policyd with STORE, run the load, print a row
+pb_run() {
+	local label=$1 store=$2 port out
+	port=$(pb_port)
+	cat >"$tmp/policyd-$label.conf" <<PBEOF
+Socket inet:$port@127.0.0.1
+Syslog no
+RateLimitStore $store
+MaxConnections 1000
+Limit user key=sasl_username messages=100/1m recipients=500/1h action=defer only=authenticated
+Limit net key=client_address/24 messages=1000/1h action=defer
+Limit daily key=sender messages=5000/1d action=hold
+PBEOF
+	"$POLICYD" -c "$tmp/policyd-$label.conf" -f 2>"$tmp/policyd-$label.log" &
+	pb_pids+=("$!")
+	if ! pb_wait_port "$port"; then
+		printf '%-8s %s\n' "$label" "n/a (cachet-policyd did not start: $(head -c 200 "$tmp/policyd-$label.log"))"
+		return
+	fi
+	progress "policyd_bench $label (~$SECS s)"
+	out=$("$POLICYD_BENCH" -p "$port" -c "$PB_CONNS" -t "$SECS" 2>&1)
+	awk -v l="$label" '/^conns/ { printf "%-8s %7s %9s %9s %9s %9s %7s\n", l, $2, $6, $8, $10, $12, $14; f = 1 }
+		END { if (!f) printf "%-8s n/a\n", l }' <<<"$out"
+	kill "${pb_pids[-1]}" 2>/dev/null
+	wait "${pb_pids[-1]}" 2>/dev/null
+	unset 'pb_pids[-1]'
+}
+
+echo
+echo "== cachet-policyd: policy requests, $PB_CONNS kept-open connections, $SECS s each"
+if [ ! -x "$POLICYD" ] || [ ! -x "$POLICYD_BENCH" ]; then
+	echo "n/a ($POLICYD or $POLICYD_BENCH not built)"
+else
+	printf '%-8s %7s %9s %9s %9s %9s %7s\n' store conns "req/s" "p50 us" "p99 us" "max us" errors
+	pb_run memory memory
+	if command -v redis-server >/dev/null 2>&1; then
+		rport=$(pb_port)
+		mkdir -p "$tmp/redis"
+		redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp/redis" --save "" \
+			--appendonly no --protected-mode no --logfile "$tmp/redis/log" &
+		pb_pids+=("$!")
+		if pb_wait_port "$rport"; then
+			pb_run redis "redis://127.0.0.1:$rport/0"
+		else
+			printf '%-8s n/a (redis-server did not start)\n' redis
+		fi
+		pb_cleanup
+	else
+		printf '%-8s n/a (no redis-server)\n' redis
+	fi
+	echo "   one cachet-policyd process (one event loop); the load generator runs on"
+	echo "   the same machine and takes CPU from it"
+fi
+
 exit 0

@@ -1,0 +1,457 @@
+/*
+ * cachet-policyd: the Postfix SMTP access policy delegation server (rate
+ * limits).  One process, one libevent loop; Postfix keeps its connections
+ * open and sends request after request on each (closing after a reply
+ * would cost Postfix a one-second retry), so a connection lives until the
+ * peer closes it, stays idle longer than POLICYD_IDLE_SECONDS, or sends
+ * something we cannot parse (then it is closed with a log line: a reply to
+ * a request we did not understand could be misread).
+ *
+ *	cachet-policyd [-c FILE] [-f] [-n] [-V]
+ *
+ * Signals: HUP reloads the configuration (rules change, counters stay);
+ * TERM and INT save the memory store's snapshot (StateFile) and exit.
+ * Exit status: 0 success, 1 configuration or start-up error, 2 usage.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "pconf.h"
+#include "proto.h"
+#include "ratelimit.h"
+#include "store.h"
+#include "xalloc.h"
+
+#define DEFAULT_CONFIG "/etc/cachet/cachet-policyd.conf"
+#define VERSION "0.1.0"
+#define POLICYD_IDLE_SECONDS 1800
+#define POLICYD_MAX_REPLY 1024
+
+struct server {
+	struct event_base *base;
+	const char *config_path;
+	struct pconf *conf;
+	struct store *store;
+	struct ratelimit rl;
+	struct evconnlistener *listener;
+	struct event *timer;
+	struct conn *conns;		/* open connections (freed at exit) */
+	size_t n_conns;
+	unsigned long refused;
+};
+
+struct conn {
+	struct conn *prev, *next;
+	struct server *srv;
+	struct bufferevent *bev;
+	struct proto_req req;
+	struct rl_conn rl;
+	char peer[INET6_ADDRSTRLEN + 8];
+};
+
+static void conn_close(struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->srv->n_conns--;
+	bufferevent_free(c->bev);
+	proto_req_reset(&c->req);
+	free(c);
+}
+
+static void conn_fail(struct conn *c, const char *why)
+{
+	log_msg(LOG_WARNING, NULL, "policy client %s: %s; closing the connection", c->peer, why);
+	conn_close(c);
+}
+
+/* Answers every complete request in the input; false if c was closed. */
+static bool conn_serve(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	char line[PROTO_MAX_LINE + 2];
+	for (;;) {
+		size_t eol_len = 0;
+		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (p.pos < 0) {
+			if (evbuffer_get_length(in) > PROTO_MAX_LINE + 1) {
+				conn_fail(c, "line too long");
+				return false;
+			}
+			return true;
+		}
+		if ((size_t)p.pos > PROTO_MAX_LINE + 1) {
+			conn_fail(c, "line too long");
+			return false;
+		}
+		size_t len = (size_t)p.pos;
+		evbuffer_remove(in, line, len);
+		evbuffer_drain(in, eol_len);
+		const char *error = NULL;
+		enum proto_result res = proto_line(&c->req, line, len, &error);
+		if (res == PROTO_ERROR) {
+			conn_fail(c, error);
+			return false;
+		}
+		if (res == PROTO_DONE) {
+			struct buf out;
+			buf_init(&out, POLICYD_MAX_REPLY);
+			ratelimit_decide(&c->srv->rl, &c->rl, &c->req, &out);
+			if (out.overflow) {
+				buf_reset(&out);
+				buf_puts(&out, "action=DUNNO\n\n");
+			}
+			bufferevent_write(c->bev, out.p, out.len);
+			buf_free(&out);
+			proto_req_reset(&c->req);
+		}
+	}
+}
+
+static void on_read(struct bufferevent *bev UNUSED, void *arg)
+{
+	conn_serve(arg);
+}
+
+static void on_event(struct bufferevent *bev UNUSED, short what, void *arg)
+{
+	struct conn *c = arg;
+	if (what & BEV_EVENT_TIMEOUT)
+		log_msg(LOG_DEBUG, NULL, "policy client %s: idle, closing", c->peer);
+	else if (what & BEV_EVENT_ERROR)
+		log_msg(LOG_DEBUG, NULL, "policy client %s: %s", c->peer, strerror(errno));
+	conn_close(c);
+}
+
+static void on_accept(struct evconnlistener *l UNUSED, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen UNUSED, void *arg)
+{
+	struct server *srv = arg;
+	if (srv->n_conns >= srv->conf->max_connections) {
+		if (srv->refused++ % 1000 == 0)
+			log_msg(LOG_WARNING, NULL, "MaxConnections (%u) reached; refusing connections",
+				srv->conf->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	struct conn *c = xcalloc(1, sizeof(*c));
+	c->srv = srv;
+	proto_req_init(&c->req);
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, c->peer,
+			  sizeof(c->peer));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, c->peer,
+			  sizeof(c->peer));
+	else
+		snprintf(c->peer, sizeof(c->peer), "unix");
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	srv->n_conns++;
+	c->next = srv->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	srv->conns = c;
+	struct timeval idle = { POLICYD_IDLE_SECONDS, 0 };
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static const char *unix_path(const char *spec)
+{
+	if (strncasecmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncasecmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return spec[0] == '/' ? spec : NULL;
+}
+
+/* inet:PORT[@ADDR], inet6:PORT[@ADDR] (addresses only, no host names here) */
+static int inet_addr_of(const char *spec, struct sockaddr_storage *ss, socklen_t *len_r)
+{
+	bool v6 = strncasecmp(spec, "inet6:", 6) == 0;
+	const char *p = spec + (v6 ? 6 : 5);
+	const char *at = strchr(p, '@');
+	int port = atoi(p);
+	char addr[INET6_ADDRSTRLEN + 2] = "";
+	if (at != NULL) {
+		snprintf(addr, sizeof(addr), "%s", at + 1);
+		size_t n = strlen(addr);
+		if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+			memmove(addr, addr + 1, n - 2);
+			addr[n - 2] = '\0';
+		}
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (!v6) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		if (addr[0] != '\0' && inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+			return -1;
+		*len_r = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		if (addr[0] != '\0' && inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
+			return -1;
+		*len_r = sizeof(*sin6);
+	}
+	return 0;
+}
+
+static int listen_on(struct server *srv)
+{
+	const char *spec = srv->conf->socket;
+	const char *path = unix_path(spec);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+	if (path != NULL) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		memset(&ss, 0, sizeof(ss));
+		sun->sun_family = AF_UNIX;
+		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", path);
+		len = sizeof(*sun);
+		unlink(path);
+	} else if (inet_addr_of(spec, &ss, &len) < 0) {
+		log_msg(LOG_ERR, NULL, "Socket %s: expected an IP address after @", spec);
+		return -1;
+	}
+	srv->listener = evconnlistener_new_bind(srv->base, on_accept, srv, flags, 128,
+						(struct sockaddr *)&ss, (int)len);
+	if (srv->listener == NULL) {
+		log_msg(LOG_ERR, NULL, "Socket %s: cannot listen: %s", spec, strerror(errno));
+		return -1;
+	}
+	if (path != NULL && chmod(path, srv->conf->socket_mode) < 0) {
+		log_msg(LOG_ERR, NULL, "Socket %s: chmod: %s", spec, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static struct store *open_store(const struct pconf *c)
+{
+	char *error = NULL;
+	struct store *s = store_open(c->store, c->store_timeout_ms, c->max_entries, &error);
+	if (s == NULL) {
+		log_msg(LOG_ERR, NULL, "%s: %s", c->path, error);
+		free(error);
+		return NULL;
+	}
+	if (store_is_memory(s) && c->state_file != NULL)
+		store_load(s, c->state_file);
+	return s;
+}
+
+static void save_state(struct server *srv)
+{
+	if (store_is_memory(srv->store) && srv->conf->state_file != NULL)
+		store_save(srv->store, srv->conf->state_file);
+}
+
+static void arm_timer(struct server *srv)
+{
+	event_del(srv->timer);
+	unsigned ms = srv->conf->snapshot_interval_ms;
+	if (ms == 0 || !store_is_memory(srv->store) || srv->conf->state_file == NULL)
+		return;
+	struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
+	event_add(srv->timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct server *srv = arg;
+	save_state(srv);
+	arm_timer(srv);
+}
+
+/* SIGHUP: new rules, same counters (unless the store itself changed). */
+static void on_hup(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct server *srv = arg;
+	char *error = NULL;
+	struct pconf *c = pconf_load(srv->config_path, &error);
+	if (c == NULL) {
+		log_msg(LOG_ERR, NULL, "reload: %s; keeping the old configuration", error);
+		free(error);
+		return;
+	}
+	if (strcmp(c->store, srv->conf->store) != 0 ||
+	    c->store_timeout_ms != srv->conf->store_timeout_ms) {
+		struct store *s = open_store(c);
+		if (s == NULL) {
+			pconf_free(&c);
+			return;
+		}
+		save_state(srv);
+		store_close(&srv->store);
+		srv->store = s;
+		srv->rl.store = s;
+	}
+	if (strcmp(c->socket, srv->conf->socket) != 0)
+		log_msg(LOG_WARNING, NULL, "reload: Socket changes need a restart");
+	pconf_free(&srv->conf);
+	srv->conf = c;
+	srv->rl.conf = c;
+	log_set_level(c->log_debug ? LOG_DEBUG : LOG_INFO);
+	arm_timer(srv);
+	log_msg(LOG_INFO, NULL, "reloaded %s: %zu limit rules", c->path,
+		c->limits != NULL ? c->limits->n : 0);
+}
+
+static void on_term(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct server *srv = arg;
+	event_base_loopbreak(srv->base);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cachet-policyd [-c FILE] [-f] [-n] [-V]\n"
+		   "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+		   "  -f       stay in the foreground and log to stderr\n"
+		   "  -n       check the configuration, then exit\n"
+		   "  -V       print the version and exit\n");
+}
+
+static int write_pid(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		log_msg(LOG_ERR, NULL, "PidFile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int serve(struct server *srv, bool foreground)
+{
+	if (!foreground && daemon(0, 0) < 0) {
+		log_msg(LOG_ERR, NULL, "daemon: %s", strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	srv->base = event_base_new();
+	if (srv->base == NULL || listen_on(srv) < 0)
+		return 1;
+	if (srv->conf->pid_file != NULL && write_pid(srv->conf->pid_file) < 0)
+		return 1;
+	ratelimit_init(&srv->rl, srv->conf, srv->store);
+	struct event *hup = evsignal_new(srv->base, SIGHUP, on_hup, srv);
+	struct event *term = evsignal_new(srv->base, SIGTERM, on_term, srv);
+	struct event *intr = evsignal_new(srv->base, SIGINT, on_term, srv);
+	srv->timer = evtimer_new(srv->base, on_timer, srv);
+	event_add(hup, NULL);
+	event_add(term, NULL);
+	event_add(intr, NULL);
+	arm_timer(srv);
+	log_msg(LOG_INFO, NULL, "cachet-policyd %s listening on %s, store %s, %zu limit rules",
+		VERSION, srv->conf->socket, srv->conf->store,
+		srv->conf->limits != NULL ? srv->conf->limits->n : 0);
+	event_base_dispatch(srv->base);
+	log_msg(LOG_INFO, NULL, "stopping");
+	save_state(srv);
+	while (srv->conns != NULL)
+		conn_close(srv->conns);
+	event_free(hup);
+	event_free(term);
+	event_free(intr);
+	event_free(srv->timer);
+	evconnlistener_free(srv->listener);
+	ratelimit_fini(&srv->rl);
+	const char *path = unix_path(srv->conf->socket);
+	if (path != NULL)
+		unlink(path);
+	if (srv->conf->pid_file != NULL)
+		unlink(srv->conf->pid_file);
+	event_base_free(srv->base);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct server srv;
+	bool foreground = false, check_only = false;
+	int ch;
+	memset(&srv, 0, sizeof(srv));
+	srv.config_path = DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			srv.config_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'V':
+			printf("cachet-policyd %s\n", VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "cachet-policyd: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log_open("cachet-policyd", foreground || check_only, LOG_MAIL);
+	char *error = NULL;
+	srv.conf = pconf_load(srv.config_path, &error);
+	if (srv.conf == NULL) {
+		log_msg(LOG_ERR, NULL, "%s", error);
+		free(error);
+		return 1;
+	}
+	if (!foreground && !check_only)
+		log_open("cachet-policyd", !srv.conf->syslog, srv.conf->syslog_facility);
+	log_set_level(srv.conf->log_debug ? LOG_DEBUG : LOG_INFO);
+	srv.store = open_store(srv.conf);
+	int rc = 1;
+	if (srv.store != NULL && check_only) {
+		printf("%s: configuration OK (%zu limit rules)\n", srv.config_path,
+		       srv.conf->limits != NULL ? srv.conf->limits->n : 0);
+		rc = 0;
+	} else if (srv.store != NULL) {
+		rc = serve(&srv, foreground);
+	}
+	store_close(&srv.store);
+	pconf_free(&srv.conf);
+	return rc;
+}

@@ -1,0 +1,278 @@
+/*
+ * The rate-limit decision (see ratelimit.h for the algorithm and its exact
+ * semantics).  Rules are walked in configuration order; each rule that
+ * applies to the request contributes up to two buckets (messages,
+ * recipients) to one store_apply() call, so all of a request's counters
+ * move together or not at all.  Key parts taken from the request are
+ * escaped (%XX outside a safe set) so no request value can forge another
+ * key, a blank in a snapshot line, or a Redis glob.
+ */
+#include "ratelimit.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "compiler.h"
+#include "log.h"
+#include "xalloc.h"
+
+/* Safe bytes in a key part; everything else is %XX. */
+static bool key_safe(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+	       c == '_' || c == '@' || c == '/' || c == ':';
+}
+
+static void put_part(struct buf *out, const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (key_safe(c))
+			buf_putc(out, (char)c);
+		else
+			buf_printf(out, "%%%02X", c);
+	}
+}
+
+/* client_address masked to the rule's prefix, as "ADDR/NN". */
+static bool put_client(struct buf *out, const struct limit_rule *rule, const char *addr)
+{
+	unsigned char a[16];
+	char text[INET6_ADDRSTRLEN];
+	int family = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+	if (inet_pton(family, addr, a) != 1)
+		return false;
+	unsigned bits = family == AF_INET ? rule->v4_prefix : rule->v6_prefix;
+	size_t n = family == AF_INET ? 4 : 16;
+	for (size_t i = 0; i < n; i++) {
+		unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * (unsigned)i : 0;
+		a[i] &= (unsigned char)(0xff00u >> keep);
+	}
+	inet_ntop(family, a, text, sizeof(text));
+	buf_printf(out, "%s/%u", text, bits);
+	return true;
+}
+
+bool ratelimit_key(const struct limit_rule *rule, const struct proto_req *r, char kind,
+		   struct buf *out)
+{
+	const char *sasl = proto_get(r, PA_SASL_USERNAME);
+	const char *sender = proto_get(r, PA_SENDER);
+	const char *at = strrchr(sender, '@');
+	buf_printf(out, "cachet:%s:%c", rule->name, kind);
+	if (rule->keys & LK_SASL_USERNAME) {
+		if (sasl[0] == '\0')
+			return false;
+		buf_puts(out, ":u=");
+		put_part(out, sasl, strlen(sasl));
+	}
+	if (rule->keys & LK_SENDER) {
+		if (sender[0] == '\0' || at == NULL || at == sender)
+			return false;
+		/* local+extension@domain counts as local@domain */
+		const char *plus = memchr(sender, '+', (size_t)(at - sender));
+		buf_puts(out, ":s=");
+		put_part(out, sender, (size_t)((plus != NULL ? plus : at) - sender));
+		put_part(out, at, strlen(at));
+	}
+	if (rule->keys & LK_SENDER_DOMAIN) {
+		if (at == NULL || at[1] == '\0')
+			return false;
+		buf_puts(out, ":d=");
+		put_part(out, at + 1, strlen(at + 1));
+	}
+	if (rule->keys & LK_CLIENT_ADDRESS) {
+		buf_puts(out, ":c=");
+		if (!put_client(out, rule, proto_get(r, PA_CLIENT_ADDRESS)))
+			return false;
+	}
+	return !out->overflow;
+}
+
+void ratelimit_init(struct ratelimit *rl, const struct pconf *conf, struct store *store)
+{
+	char *error = NULL;
+	rl->conf = conf;
+	rl->store = store;
+	rl->logged = store_open("memory", 0, 100000, &error);
+	ASSERT(rl->logged != NULL);
+}
+
+void ratelimit_fini(struct ratelimit *rl)
+{
+	store_close(&rl->logged);
+}
+
+static bool rule_applies(const struct limit_rule *rule, const struct proto_req *r)
+{
+	if (rule->only_authenticated && proto_get(r, PA_SASL_USERNAME)[0] == '\0')
+		return false;
+	if (rule->port != 0 && strtoul(proto_get(r, PA_SERVER_PORT), NULL, 10) != rule->port)
+		return false;
+	if (rule->context != NULL && strcmp(proto_get(r, PA_POLICY_CONTEXT), rule->context) != 0)
+		return false;
+	return true;
+}
+
+static bool allowed(const struct pconf *c, const struct proto_req *r)
+{
+	const char *client = proto_get(r, PA_CLIENT_ADDRESS);
+	const char *sasl = proto_get(r, PA_SASL_USERNAME);
+	const char *at = strrchr(proto_get(r, PA_SENDER), '@');
+	if (c->allow_clients != NULL && client[0] != '\0' &&
+	    netlist_match_text(c->allow_clients, client, NULL))
+		return true;
+	if (sasl[0] != '\0' && word_list_has(c->allow_sasl_users, sasl))
+		return true;
+	return at != NULL && word_list_has(c->allow_sender_domains, at + 1);
+}
+
+/* One request's buckets: keys live in `keys`, one per bucket. */
+struct plan {
+	struct bucket b[STORE_MAX_BUCKETS];
+	const struct limit_rule *rule[STORE_MAX_BUCKETS];
+	struct buf keys[STORE_MAX_BUCKETS];
+	size_t n;
+};
+
+static void plan_add(struct plan *p, const struct limit_rule *rule, const struct proto_req *r,
+		     char kind, uint64_t n, uint64_t period_ms, int64_t cost, bool hard)
+{
+	if (n == 0 || cost <= 0 || p->n >= STORE_MAX_BUCKETS)
+		return;
+	struct buf *k = &p->keys[p->n];
+	buf_init(k, STORE_MAX_KEY);
+	if (!ratelimit_key(rule, r, kind, k)) {
+		buf_free(k);
+		return;
+	}
+	struct bucket *b = &p->b[p->n];
+	b->key = k->p;
+	b->interval_us = (int64_t)(period_ms * 1000 / n);
+	b->capacity = (int64_t)n;
+	b->cost = cost;
+	b->hard = hard;
+	p->rule[p->n++] = rule;
+}
+
+static void plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		buf_free(&p->keys[i]);
+}
+
+/* Logs a tripped rule once per its period (a capacity-1 bucket per key). */
+static void log_trip(struct ratelimit *rl, const struct bucket *b, const struct limit_rule *rule,
+		     const struct proto_req *r)
+{
+	uint64_t period = rule->messages_period_ms > rule->recipients_period_ms
+				  ? rule->messages_period_ms
+				  : rule->recipients_period_ms;
+	struct bucket once = { b->key, (int64_t)period * 1000, 1, 1, true, false };
+	bool first = false;
+	store_apply(rl->logged, &once, 1, true, &first);
+	const char *qid = proto_get(r, PA_QUEUE_ID);
+	log_msg(first ? LOG_NOTICE : LOG_DEBUG, qid[0] != '\0' ? qid : NULL,
+		"limit %s exceeded: %s (%s; sasl_username=%.100s client=%.64s sender=%.200s)",
+		rule->name, b->key, limit_action_name(rule->action),
+		proto_get(r, PA_SASL_USERNAME), proto_get(r, PA_CLIENT_ADDRESS),
+		proto_get(r, PA_SENDER));
+}
+
+static void reply_action(struct buf *out, const struct limit_rule *rule)
+{
+	switch (rule->action) {
+	case LA_DEFER:
+		buf_printf(out, "action=DEFER_IF_PERMIT 4.7.1 %s\n\n", rule->text);
+		return;
+	case LA_REJECT:
+		buf_printf(out, "action=REJECT 5.7.1 %s\n\n", rule->text);
+		return;
+	case LA_HOLD:
+		buf_printf(out, "action=HOLD %s\n\n", rule->text);
+		return;
+	case LA_PREPEND:
+		buf_printf(out, "action=PREPEND X-Cachet-Rate-Limit: %s\n\n", rule->name);
+		return;
+	}
+	ASSERT(0);
+}
+
+enum stage { ST_OTHER, ST_RCPT, ST_COUNT };
+
+static enum stage stage_of(const struct proto_req *r)
+{
+	const char *s = proto_get(r, PA_PROTOCOL_STATE);
+	if (strcasecmp(s, "RCPT") == 0)
+		return ST_RCPT;
+	if (strcasecmp(s, "END-OF-MESSAGE") == 0 || strcasecmp(s, "DATA") == 0)
+		return ST_COUNT;
+	return ST_OTHER;
+}
+
+void ratelimit_decide(struct ratelimit *rl, struct rl_conn *conn, const struct proto_req *r,
+		      struct buf *out)
+{
+	const struct pconf *c = rl->conf;
+	enum stage st = stage_of(r);
+	const char *instance = proto_get(r, PA_INSTANCE);
+	if (st == ST_OTHER || c->limits == NULL || allowed(c, r) ||
+	    (st == ST_COUNT && instance[0] != '\0' && strcmp(conn->counted, instance) == 0)) {
+		buf_puts(out, "action=DUNNO\n\n");
+		return;
+	}
+	int64_t rcpts = 1;
+	if (st == ST_COUNT)
+		rcpts = (int64_t)strtoul(proto_get(r, PA_RECIPIENT_COUNT), NULL, 10);
+	struct plan *p = xcalloc(1, sizeof(*p));
+	for (size_t i = 0; i < c->limits->n; i++) {
+		const struct limit_rule *rule = &c->limits->v[i];
+		bool hard = rule->action >= LA_DEFER;
+		if (!rule_applies(rule, r) || (st == ST_RCPT && !hard))
+			continue;
+		plan_add(p, rule, r, 'm', rule->messages, rule->messages_period_ms, 1, hard);
+		plan_add(p, rule, r, 'r', rule->recipients, rule->recipients_period_ms,
+			 rcpts > 1000000 ? 1000000 : rcpts, hard);
+	}
+	bool committed = false;
+	if (store_apply(rl->store, p->b, p->n, st == ST_COUNT, &committed) < 0) {
+		if (c->on_store_error == SE_DEFER)
+			buf_puts(out, "action=DEFER_IF_PERMIT 4.7.1 Rate limit service "
+				      "temporarily unavailable\n\n");
+		else
+			buf_puts(out, "action=DUNNO\n\n");
+		plan_free(p);
+		free(p);
+		return;
+	}
+	/* the strongest action among the buckets that did not fit */
+	const struct limit_rule *worst = NULL;
+	size_t worst_i = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->b[i].fits_r)
+			continue;
+		if (worst == NULL || p->rule[i]->action > worst->action) {
+			worst = p->rule[i];
+			worst_i = i;
+		}
+	}
+	if (committed && instance[0] != '\0') {
+		size_t len = strlen(instance);
+		if (len > RATELIMIT_MAX_INSTANCE)
+			len = RATELIMIT_MAX_INSTANCE;
+		memcpy(conn->counted, instance, len);
+		conn->counted[len] = '\0';
+	}
+	if (worst != NULL) {
+		log_trip(rl, &p->b[worst_i], worst, r);
+		reply_action(out, worst);
+	} else {
+		buf_puts(out, "action=DUNNO\n\n");
+	}
+	plan_free(p);
+	free(p);
+}

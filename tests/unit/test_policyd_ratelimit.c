@@ -1,0 +1,359 @@
+/*
+ * Tests for policyd/ratelimit.c and the memory store (policyd/store.c):
+ * the GCRA semantics on a fake clock (burst of N, one more every P/N, no
+ * double burst at any edge), which requests count and when (RCPT checks,
+ * END-OF-MESSAGE/DATA take, one count per instance), keys (+extension
+ * folding, client prefixes), conditions, allow lists, actions, the
+ * snapshot round trip, and the outcome when the store cannot answer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "compiler.h"
+#include "pconf.h"
+#include "proto.h"
+#include "ratelimit.h"
+#include "store.h"
+#include "t.h"
+
+static int64_t fake_now;
+
+static int64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+#define SEC 1000000LL
+
+struct fixture {
+	struct pconf *conf;
+	struct store *store;
+	struct ratelimit rl;
+	struct rl_conn conn;
+	int n;		/* instances so far */
+};
+
+static void setup(struct fixture *f, const char *conf_text)
+{
+	char *error = NULL;
+	memset(f, 0, sizeof(*f));
+	f->conf = pconf_parse("t.conf", conf_text, strlen(conf_text), &error);
+	if (f->conf == NULL) {
+		t_fail(__FILE__, __LINE__, "%s", error);
+		free(error);
+		abort();
+	}
+	f->store = store_open(f->conf->store, f->conf->store_timeout_ms, 1000, &error);
+	ASSERT(f->store != NULL);
+	if (store_is_memory(f->store))
+		store_set_clock(f->store, fake_clock);
+	fake_now = 1700000000 * SEC;
+	ratelimit_init(&f->rl, f->conf, f->store);
+}
+
+static void teardown(struct fixture *f)
+{
+	ratelimit_fini(&f->rl);
+	store_close(&f->store);
+	pconf_free(&f->conf);
+}
+
+/* One request; returns the action line without "action=" (static). */
+static const char *ask(struct fixture *f, const char *state, const char *extra)
+{
+	static char result[256];
+	struct proto_req r;
+	struct buf text, out;
+	const char *error = NULL;
+	proto_req_init(&r);
+	buf_init(&text, 0);
+	buf_init(&out, 0);
+	buf_printf(&text, "request=smtpd_access_policy\nprotocol_state=%s\ninstance=i%d\n"
+			  "client_address=203.0.113.5\nserver_port=25\n%s\n",
+		   state, f->n, extra);
+	for (const char *p = text.p; *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		if (proto_line(&r, p, (size_t)(nl - p), &error) != PROTO_MORE)
+			break;
+		p = nl + 1;
+	}
+	ratelimit_decide(&f->rl, &f->conn, &r, &out);
+	T_CHECK(out.len > 9 && strncmp(out.p, "action=", 7) == 0 &&
+		strcmp(out.p + out.len - 2, "\n\n") == 0);
+	T_CHECK(strstr(out.p, "action=OK") == NULL);
+	snprintf(result, sizeof(result), "%.*s", (int)(out.len - 9), out.p + 7);
+	buf_free(&out);
+	buf_free(&text);
+	proto_req_reset(&r);
+	return result;
+}
+
+/* A whole message: RCPT check, then END-OF-MESSAGE; returns the EOM action. */
+static const char *send_msg(struct fixture *f, const char *user, int rcpts)
+{
+	char extra[256];
+	f->n++;
+	snprintf(extra, sizeof(extra), "sasl_username=%s\nsender=%s@example.org\nrecipient_count=0\n",
+		 user, user);
+	const char *a = ask(f, "RCPT", extra);
+	if (strcmp(a, "DUNNO") != 0)
+		return a;
+	snprintf(extra, sizeof(extra), "sasl_username=%s\nsender=%s@example.org\nrecipient_count=%d\n",
+		 user, user, rcpts);
+	return ask(f, "END-OF-MESSAGE", extra);
+}
+
+static void test_burst_then_one_per_interval(void)
+{
+	struct fixture f;
+	setup(&f, "Limit u key=sasl_username messages=3/30s action=defer text=\"slow down\"\n");
+	for (int i = 0; i < 3; i++)
+		T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	T_EQ_STR(send_msg(&f, "alice", 1), "DEFER_IF_PERMIT 4.7.1 slow down");
+	T_EQ_STR(send_msg(&f, "bob", 1), "DUNNO");	/* another user is unaffected */
+	fake_now += 10 * SEC - 1;			/* just before P/N */
+	T_EQ_STR(send_msg(&f, "alice", 1), "DEFER_IF_PERMIT 4.7.1 slow down");
+	fake_now += 1;					/* P/N: one token back */
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	T_EQ_STR(send_msg(&f, "alice", 1), "DEFER_IF_PERMIT 4.7.1 slow down");
+	fake_now += 30 * SEC;				/* a whole period: the full burst */
+	for (int i = 0; i < 3; i++)
+		T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	T_EQ_STR(send_msg(&f, "alice", 1), "DEFER_IF_PERMIT 4.7.1 slow down");
+	teardown(&f);
+}
+
+/* Whatever the timing, no window of length P ever holds 2N (fixed windows would). */
+static void test_no_double_burst_at_any_edge(void)
+{
+	struct fixture f;
+	setup(&f, "Limit u key=sasl_username messages=10/60s action=defer\n");
+	int64_t start = fake_now;
+	int64_t accepted_at[200];
+	int n = 0;
+	for (int step = 0; step < 400; step++) {
+		fake_now = start + step * 500000LL;	/* 5 tries every 0.5 s */
+		for (int k = 0; k < 5; k++)
+			if (strcmp(send_msg(&f, "alice", 1), "DUNNO") == 0 && n < 200)
+				accepted_at[n++] = fake_now;
+	}
+	/* any window of W: at most N + N*W/P (1 s: 10; 60 s: 20) */
+	int worst_short = 0, worst_period = 0;
+	for (int i = 0; i < n; i++) {
+		int in_short = 0, in_period = 0;
+		for (int j = i; j < n && accepted_at[j] < accepted_at[i] + 60 * SEC; j++) {
+			in_period++;
+			if (accepted_at[j] < accepted_at[i] + SEC)
+				in_short++;
+		}
+		if (in_short > worst_short)
+			worst_short = in_short;
+		if (in_period > worst_period)
+			worst_period = in_period;
+	}
+	T_EQ_INT(worst_short, 10);
+	T_CHECK(worst_period <= 20);
+	/* 200 s of hammering: 10 + 200 s / 6 s = 43 (one per 6 s after the burst) */
+	T_EQ_INT(n, 10 + 33);
+	teardown(&f);
+}
+
+static void test_recipients_counted_at_end_of_message(void)
+{
+	struct fixture f;
+	setup(&f, "Limit r key=sasl_username recipients=10/1h action=reject\n");
+	T_EQ_STR(send_msg(&f, "alice", 6), "DUNNO");
+	T_EQ_STR(send_msg(&f, "alice", 5), "REJECT 5.7.1 Rate limit exceeded, try again later");
+	T_EQ_STR(send_msg(&f, "alice", 4), "DUNNO");	/* the refused one took nothing */
+	T_EQ_STR(send_msg(&f, "alice", 1), "REJECT 5.7.1 Rate limit exceeded, try again later");
+	T_EQ_STR(send_msg(&f, "bob", 11), "REJECT 5.7.1 Rate limit exceeded, try again later");
+	teardown(&f);
+}
+
+static void test_instance_counted_once(void)
+{
+	struct fixture f;
+	setup(&f, "Limit u key=sasl_username messages=2/1h action=defer\n");
+	f.n = 1;
+	T_EQ_STR(ask(&f, "DATA", "sasl_username=a\nrecipient_count=1\n"), "DUNNO");
+	T_EQ_STR(ask(&f, "END-OF-MESSAGE", "sasl_username=a\nrecipient_count=1\n"), "DUNNO");
+	T_EQ_STR(ask(&f, "RCPT", "sasl_username=a\n"), "DUNNO");	/* RCPT only checks */
+	T_EQ_STR(ask(&f, "RCPT", "sasl_username=a\n"), "DUNNO");
+	f.n = 2;
+	T_EQ_STR(ask(&f, "END-OF-MESSAGE", "sasl_username=a\nrecipient_count=1\n"), "DUNNO");
+	f.n = 3;
+	T_CHECK(strncmp(ask(&f, "RCPT", "sasl_username=a\n"), "DEFER_IF_PERMIT", 15) == 0);
+	T_EQ_STR(ask(&f, "MAIL", "sasl_username=a\n"), "DUNNO");	/* other stages pass */
+	teardown(&f);
+}
+
+static void test_soft_actions_pass_and_count(void)
+{
+	struct fixture f;
+	setup(&f, "Limit h key=sasl_username messages=1/1h action=hold text=\"held\"\n"
+		  "Limit p key=sender_domain messages=2/1h action=prepend\n");
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	T_EQ_STR(send_msg(&f, "alice", 1), "HOLD held");
+	T_EQ_STR(send_msg(&f, "bob", 1), "PREPEND X-Cachet-Rate-Limit: p");
+	teardown(&f);
+}
+
+static void test_keys(void)
+{
+	char *error = NULL;
+	const char *conf =
+		"Limit s key=sender messages=1/1h action=defer\n"
+		"Limit c key=client_address/24 messages=1/1h action=defer ipv6_prefix=48\n"
+		"Limit uc key=sasl_username+client_address messages=1/1h action=defer\n";
+	struct pconf *c = pconf_parse("t.conf", conf, strlen(conf), &error);
+	static const struct {
+		size_t rule;
+		const char *req;
+		const char *key;	/* NULL = no key */
+	} cases[] = {
+		{ 0, "sender=Alice+News@Example.ORG\n", "cachet:s:m:s=alice@example.org" },
+		{ 0, "sender=a+b+c@x.y\n", "cachet:s:m:s=a@x.y" },
+		{ 0, "sender=\n", NULL },
+		{ 0, "sender=weird user@x\n", "cachet:s:m:s=weird%20user@x" },
+		{ 1, "client_address=203.0.113.77\n", "cachet:c:m:c=203.0.113.0/24" },
+		{ 1, "client_address=2001:db8:1:2::5\n", "cachet:c:m:c=2001:db8:1::/48" },
+		{ 1, "client_address=unknown\n", NULL },
+		{ 2, "client_address=192.0.2.1\nsasl_username=Bob\n",
+		  "cachet:uc:m:u=bob:c=192.0.2.1/32" },
+		{ 2, "client_address=192.0.2.1\n", NULL },
+	};
+	T_CHECK(c != NULL);
+	for (size_t i = 0; c != NULL && i < ARRAY_LEN(cases); i++) {
+		struct proto_req r;
+		struct buf text, key;
+		proto_req_init(&r);
+		buf_init(&text, 0);
+		buf_init(&key, STORE_MAX_KEY);
+		buf_printf(&text, "request=smtpd_access_policy\n%s", cases[i].req);
+		for (const char *p = text.p; *p != '\0';) {
+			const char *nl = strchr(p, '\n');
+			const char *why = NULL;
+			proto_line(&r, p, (size_t)(nl - p), &why);
+			p = nl + 1;
+		}
+		bool ok;
+		ok = ratelimit_key(&c->limits->v[cases[i].rule], &r, 'm', &key);
+		if (cases[i].key == NULL)
+			T_CHECK(!ok);
+		else
+			T_EQ_STR(ok ? key.p : "(none)", cases[i].key);
+		buf_free(&key);
+		buf_free(&text);
+		proto_req_reset(&r);
+	}
+	pconf_free(&c);
+}
+
+static void test_conditions_and_allow_lists(void)
+{
+	struct fixture f;
+	setup(&f, "AllowSASLUsers vip\nAllowClients 198.51.100.0/24\n"
+		  "AllowSenderDomains lists.example\n"
+		  "Limit a key=client_address messages=1/1h action=defer only=authenticated\n"
+		  "Limit p key=client_address recipients=1/1h action=reject port=587\n"
+		  "Limit x key=client_address messages=1/1h action=reject context=special\n");
+	/* not authenticated, port 25, no context: no rule applies */
+	for (int i = 0; i < 3; i++) {
+		f.n++;
+		T_EQ_STR(ask(&f, "END-OF-MESSAGE", "recipient_count=1\n"), "DUNNO");
+	}
+	f.n++;
+	T_EQ_STR(ask(&f, "END-OF-MESSAGE", "sasl_username=u\nrecipient_count=1\n"), "DUNNO");
+	f.n++;
+	T_CHECK(strncmp(ask(&f, "END-OF-MESSAGE", "sasl_username=u\nrecipient_count=1\n"),
+			"DEFER_IF_PERMIT", 15) == 0);
+	f.n++;
+	T_EQ_STR(ask(&f, "END-OF-MESSAGE", "sasl_username=vip\nrecipient_count=1\n"), "DUNNO");
+	f.n++;
+	T_EQ_STR(ask(&f, "END-OF-MESSAGE",
+		     "sasl_username=u\nsender=x@lists.example\nrecipient_count=1\n"), "DUNNO");
+	f.n++;
+	T_EQ_STR(ask(&f, "END-OF-MESSAGE", "policy_context=special\nrecipient_count=1\n"),
+		 "DUNNO");
+	f.n++;
+	T_CHECK(strncmp(ask(&f, "END-OF-MESSAGE", "policy_context=special\nrecipient_count=1\n"),
+			"REJECT", 6) == 0);
+	teardown(&f);
+}
+
+static void test_snapshot_round_trip(void)
+{
+	char path[] = "/tmp/cachet-test-snapshot.XXXXXX";
+	int fd = mkstemp(path);
+	T_CHECK(fd >= 0);
+	close(fd);
+	struct fixture f;
+	setup(&f, "Limit u key=sasl_username messages=2/1h action=defer\n");
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	T_EQ_INT(store_save(f.store, path), 0);
+	teardown(&f);
+
+	setup(&f, "Limit u key=sasl_username messages=2/1h action=defer\n");
+	T_EQ_INT(store_load(f.store, path), 0);
+	T_CHECK(strncmp(send_msg(&f, "alice", 1), "DEFER", 5) == 0);
+	T_EQ_STR(send_msg(&f, "bob", 1), "DUNNO");
+	teardown(&f);
+	unlink(path);
+}
+
+static void test_store_error_outcome(void)
+{
+	struct fixture f;
+	/* port 1 on loopback: nothing listens, the connect fails at once */
+	setup(&f, "RateLimitStore redis://127.0.0.1:1/0\n"
+		  "Limit u key=sasl_username messages=1/1h action=defer\n");
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	teardown(&f);
+	setup(&f, "RateLimitStore redis://127.0.0.1:1/0\nOnStoreError defer\n"
+		  "Limit u key=sasl_username messages=1/1h action=defer\n");
+	T_EQ_STR(send_msg(&f, "alice", 1),
+		 "DEFER_IF_PERMIT 4.7.1 Rate limit service temporarily unavailable");
+	teardown(&f);
+}
+
+static void test_memory_store_full_is_store_error(void)
+{
+	char *error = NULL;
+	struct store *s = store_open("memory", 0, 2, &error);
+	store_set_clock(s, fake_clock);
+	fake_now = 1000 * SEC;
+	struct bucket b = { "k1", SEC, 5, 1, true, false };
+	bool committed;
+	T_EQ_INT(store_apply(s, &b, 1, true, &committed), 0);
+	b.key = "k2";
+	T_EQ_INT(store_apply(s, &b, 1, true, &committed), 0);
+	b.key = "k3";
+	T_EQ_INT(store_apply(s, &b, 1, true, &committed), -1);
+	fake_now += 10 * SEC;	/* k1 and k2 are full again: purged to make room */
+	T_EQ_INT(store_apply(s, &b, 1, true, &committed), 0);
+	T_CHECK(committed);
+	store_close(&s);
+	T_CHECK(store_open("redis://", 100, 10, &error) == NULL);
+	T_CHECK(error != NULL);
+	free(error);
+}
+
+int main(void)
+{
+	T_RUN(test_burst_then_one_per_interval);
+	T_RUN(test_no_double_burst_at_any_edge);
+	T_RUN(test_recipients_counted_at_end_of_message);
+	T_RUN(test_instance_counted_once);
+	T_RUN(test_soft_actions_pass_and_count);
+	T_RUN(test_keys);
+	T_RUN(test_conditions_and_allow_lists);
+	T_RUN(test_snapshot_round_trip);
+	T_RUN(test_store_error_outcome);
+	T_RUN(test_memory_store_full_is_store_error);
+	return t_done();
+}
