@@ -8,7 +8,7 @@ DEPS_BUILD := build-essential pkg-config clang llvm libclang-rt-14-dev \
 	libmilter-dev libunbound-dev libssl-dev libspf2-dev libopendmarc-dev \
 	libevent-dev libhiredis-dev
 DEPS_TEST := postfix nsd swaks miltertest opendkim-tools python3-dkim \
-	libmail-dkim-perl publicsuffix iproute2 procps redis-server
+	libmail-dkim-perl publicsuffix iproute2 procps redis-server openssl
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 CC ?= cc
