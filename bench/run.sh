@@ -286,4 +286,195 @@ else
 	echo "   the same machine and takes CPU from it"
 fi
 
+# ---- SPF / DMARC / DKIM through the pipeline, with DNS three ways ----
+# $BUILD/bench/auth_bench drives the real pipeline (production check table)
+# over one signed inbound message, SPF only and all checks, against: the
+# zone in memory (TestDNSData), a loopback NSD after warm-up (libunbound's
+# cache answers), and a second NSD whose records have TTL 0 (the server
+# answers every lookup; its query count is printed to show it).  Peer:
+# libspf2's own evaluation.  Its resolver modes need resolv.conf to name
+# the loopback NSD, so as root the section runs in a network namespace
+# with its own /etc/netns/NAME/resolv.conf (both removed at exit), NSD on
+# port 53 there; otherwise those peer figures are n/a.
+AUTH_BENCH=$BUILD/bench/auth_bench
+ab_ns=""
+ab_netns_dir_made=0
+ab_pids=()
+ab_cleanup() {
+	local p
+	for p in "${ab_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	ab_pids=()
+	if [ -n "$ab_ns" ]; then
+		ip netns del "$ab_ns" 2>/dev/null
+		rm -rf "/etc/netns/$ab_ns"
+		[ "$ab_netns_dir_made" = 1 ] && rmdir /etc/netns 2>/dev/null
+		ab_ns=""
+	fi
+}
+trap 'ab_cleanup; pb_cleanup; rm -rf "$tmp"' EXIT
+
+ab_run() { if [ -n "$ab_ns" ]; then ip netns exec "$ab_ns" "$@"; else "$@"; fi; }
+
+# ab_nsd NAME PORT ZONEFILE: start NSD (loopback, own dir), wait until it answers
+ab_nsd() {
+	local d=$tmp/auth/$1 i
+	mkdir -p "$d"
+	cat >"$d/nsd.conf" <<ABEOF
+server:
+	ip-address: 127.0.0.1
+	port: $2
+	do-ip6: no
+	server-count: 1
+	username: ""
+	chroot: ""
+	zonesdir: "$d"
+	database: ""
+	zonelistfile: "$d/zone.list"
+	xfrdfile: "$d/xfrd.state"
+	xfrdir: "$d/xfr"
+	pidfile: "$d/nsd.pid"
+	logfile: "$d/nsd.log"
+	cookie-secret-file: "$d/cookie.secret"
+	verbosity: 0
+	hide-version: yes
+	# NSD's response rate limiting (200 answers/s per /24 by default) would
+	# drop most answers to one loopback client; off, as for a local resolver.
+	rrl-ratelimit: 0
+	rrl-whitelist-ratelimit: 0
+remote-control:
+	control-enable: yes
+	control-interface: "$d/nsd.ctl"
+zone:
+	name: "bench.example"
+	zonefile: "$3"
+ABEOF
+	# Not through ab_run: $! must be NSD itself (ip netns exec execs it),
+	# not a subshell, so that stopping it by PID stops NSD.
+	if [ -n "$ab_ns" ]; then
+		ip netns exec "$ab_ns" /usr/sbin/nsd -d -c "$d/nsd.conf" >"$d/nsd.out" 2>&1 &
+	else
+		/usr/sbin/nsd -d -c "$d/nsd.conf" >"$d/nsd.out" 2>&1 &
+	fi
+	ab_pids+=("$!")
+	for i in $(seq 1 50); do
+		ab_queries "$1" >/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ab_queries NAME: queries NSD NAME has answered so far
+ab_queries() {
+	local n
+	n=$(ab_run nsd-control -c "$tmp/auth/$1/nsd.conf" stats_noreset 2>/dev/null |
+		awk -F= '$1 == "num.queries" { print $2 }')
+	[ -n "$n" ] && printf '%s\n' "$n"
+}
+
+ab_row() {	# impl checks dns -> "msgs/s us_wall us_cpu"
+	awk -F'\t' -v i="$1" -v c="$2" -v d="$3" \
+		'$1 == i && $2 == c && $3 == d { print $7, $9, $8; f = 1; exit }
+		 END { if (!f) print "n/a n/a n/a" }' "$tmp/auth/out"
+}
+
+echo
+echo "== SPF, DMARC, DKIM per message through the pipeline, one thread, $SECS s each"
+ab_port=53 ab_port0=5300
+if [ ! -x "$AUTH_BENCH" ]; then
+	echo "n/a ($AUTH_BENCH not built)"
+elif [ ! -f "$tmp/rsa2048.pem" ]; then
+	echo "n/a (no RSA key: openssl could not make it)"
+else
+	mkdir -p "$tmp/auth"
+	: >"$tmp/auth/out"
+	"$AUTH_BENCH" zone 3600 "@$tmp/rsa2048.txt" >"$tmp/auth/zone.3600"
+	"$AUTH_BENCH" zone 0 "@$tmp/rsa2048.txt" >"$tmp/auth/zone.0"
+	ab_why=""
+	if [ "$(id -u)" != 0 ]; then
+		ab_why="not root: no network namespace for the C library's resolver"
+	elif ! command -v ip >/dev/null 2>&1; then
+		ab_why="no ip command: no network namespace"
+	else
+		[ -d /etc/netns ] || ab_netns_dir_made=1
+		ab_ns=cachet-bench-$$
+		if mkdir -p "/etc/netns/$ab_ns" &&
+			echo "nameserver 127.0.0.1" >"/etc/netns/$ab_ns/resolv.conf" &&
+			ip netns add "$ab_ns" 2>"$tmp/auth/netns.err" &&
+			ip netns exec "$ab_ns" ip link set lo up 2>>"$tmp/auth/netns.err"; then
+			:
+		else
+			ab_why="network namespace: $(head -c 200 "$tmp/auth/netns.err")"
+			ab_cleanup
+		fi
+	fi
+	if [ -z "$ab_ns" ]; then
+		ab_port=$(pb_port) ab_port0=$(pb_port)
+	fi
+	ab_r=()
+	if ! command -v nsd >/dev/null 2>&1 && [ ! -x /usr/sbin/nsd ]; then
+		ab_why=${ab_why:-no NSD}
+		echo "   cached/server rows n/a: NSD is not installed"
+		ab_cached=() ab_server=""
+	elif ! ab_nsd cached "$ab_port" "$tmp/auth/zone.3600" ||
+		! ab_nsd server "$ab_port0" "$tmp/auth/zone.0"; then
+		echo "   cached/server rows n/a: NSD did not start: $(head -c 200 "$tmp/auth"/*/nsd.log 2>/dev/null)"
+		ab_cached=() ab_server=""
+	else
+		ab_cached=(-c "127.0.0.1@$ab_port")
+		ab_server="127.0.0.1@$ab_port0"
+		[ -n "$ab_ns" ] && ab_r=(-r)
+	fi
+	progress "auth_bench zone/cached (~$(( 7 * SECS + 3 )) s)"
+	ab_run "$AUTH_BENCH" run -t "$SECS" -k "$tmp/rsa2048.pem" -z "$tmp/auth/zone.3600" \
+		"${ab_cached[@]}" "${ab_r[@]}" >>"$tmp/auth/out" 2>"$tmp/auth/err" ||
+		echo "   auth_bench failed: $(head -c 300 "$tmp/auth/err")"
+	declare -A ab_qpm=()
+	if [ -n "$ab_server" ]; then
+		for c in spf all; do
+			progress "auth_bench $c server (~$(( SECS + 1 )) s)"
+			q0=$(ab_queries server)
+			ab_run "$AUTH_BENCH" run -t "$SECS" -k "$tmp/rsa2048.pem" -u "$ab_server" \
+				-C "$c" -n >"$tmp/auth/out.$c" 2>"$tmp/auth/err" ||
+				echo "   auth_bench $c server failed: $(head -c 300 "$tmp/auth/err")"
+			q1=$(ab_queries server)
+			cat "$tmp/auth/out.$c" >>"$tmp/auth/out"
+			n=$(awk -F'\t' '$3 == "server" { print $10; exit }' "$tmp/auth/out.$c")
+			ab_qpm[$c]=$(awk -v a="${q0:-x}" -v b="${q1:-x}" -v n="${n:-0}" 'BEGIN {
+				if (a == "x" || b == "x" || n + 0 == 0) print "n/a"
+				else printf "%.1f\n", (b - a) / n }')
+		done
+	fi
+	ab_cleanup
+	printf '%-8s %-7s %-7s %10s %9s %9s %11s %9s %13s\n' impl checks dns "msgs/s" "wall us" \
+		"cpu us" "cachet/peer" "vs zone" "queries/msg"
+	for c in spf all; do
+		for d in zone cached server; do
+			read -r rate wall cpu <<<"$(ab_row cachet "$c" "$d")"
+			read -r zrate _ _ <<<"$(ab_row cachet "$c" zone)"
+			peer=n/a
+			[ "$c" = spf ] && read -r peer _ _ <<<"$(ab_row libspf2 spf "$d")"
+			qpm=-
+			[ "$d" = server ] && qpm=${ab_qpm[$c]:-n/a}
+			printf '%-8s %-7s %-7s %10s %9s %9s %11s %9s %13s\n' cachet "$c" "$d" \
+				"$(fmt "$(num_or_na "$rate")" '%.0f')" "$(fmt "$(num_or_na "$wall")" '%.1f')" \
+				"$(fmt "$(num_or_na "$cpu")" '%.1f')" \
+				"$(ratio "$(num_or_na "$rate")" "$(num_or_na "$peer")")" \
+				"$(ratio "$(num_or_na "$rate")" "$(num_or_na "$zrate")")" "$qpm"
+		done
+	done
+	for d in zone cached server; do
+		read -r rate wall cpu <<<"$(ab_row libspf2 spf "$d")"
+		note=""
+		[ "$rate" = n/a ] && [ "$d" != zone ] && note="  (${ab_why:-no result})"
+		printf '%-8s %-7s %-7s %10s %9s %9s %11s %9s %13s%s\n' libspf2 spf "$d" \
+			"$(fmt "$(num_or_na "$rate")" '%.0f')" "$(fmt "$(num_or_na "$wall")" '%.1f')" \
+			"$(fmt "$(num_or_na "$cpu")" '%.1f')" - - - "$note"
+	done
+	echo "   msgs/s per wall-clock second (a message waits for DNS without using CPU);"
+	echo "   cpu us = process CPU per message, all threads.  cachet/peer = cachet's SPF"
+	echo "   rate over libspf2's own for the same DNS mode (MAIL FROM + HELO each);"
+	echo "   no peer runs DKIM or DMARC here (n/a).  server = NSD records with TTL 0:"
+	echo "   queries/msg is what that NSD answered per message, warm-up included."
+fi
+
 exit 0
