@@ -37,6 +37,7 @@
 
 #include "buf.h"
 #include "compiler.h"
+#include "dns_cache.h"
 #include "log.h"
 #include "xalloc.h"
 #include "zone.h"
@@ -58,6 +59,7 @@ struct dns {
 	pthread_mutex_t mu;	/* guards the lookups below and their state */
 	pthread_condattr_t condattr;
 	struct dns_lookup *lookups;	/* every libunbound lookup not yet freed */
+	struct dns_cache *cache;	/* answers kept for their TTL */
 };
 
 struct dns_lookup {
@@ -72,6 +74,7 @@ struct dns_lookup {
 	bool have_id;
 	int async_id;
 	bool done;
+	char *name;		/* what was asked (for the cache) */
 	struct dns_answer answer;
 };
 
@@ -258,6 +261,7 @@ static void answer_from_result(int err, const struct ub_result *res, struct dns_
 static void lookup_destroy(struct dns_lookup *l)
 {
 	dns_answer_clear(&l->answer);
+	free(l->name);
 	if (l->has_cond)
 		pthread_cond_destroy(&l->cond);
 	free(l);
@@ -300,6 +304,7 @@ static void ub_callback(void *arg, int err, struct ub_result *res)
 	answer_from_result(err, res, &a);
 	if (res != NULL)
 		ub_resolve_free(res);
+	dns_cache_put(d->cache, l->name, a.type, &a);
 	pthread_mutex_lock(&d->mu);
 	if (!l->done) {
 		l->answer = a;
@@ -368,6 +373,7 @@ static void lookup_start_unbound(struct dns *d, struct dns_lookup *l, const char
 		l->deadline.tv_nsec -= 1000000000;
 	}
 	l->d = d;
+	l->name = xstrdup(name);
 	l->refs = 2;
 	l->pending = true;
 	pthread_mutex_lock(&d->mu);
@@ -407,6 +413,8 @@ struct dns_lookup *dns_lookup_start(struct dns *d, const char *name, enum dns_ty
 		l->done = true;
 	} else if (d->zone != NULL) {
 		zone_lookup(d->zone, name, type, &l->answer);
+		l->done = true;
+	} else if (dns_cache_get(d->cache, name, type, &l->answer)) {
 		l->done = true;
 	} else {
 		lookup_start_unbound(d, l, name);
@@ -602,6 +610,7 @@ struct dns *dns_new(const struct dns_options *opts, char **error_r)
 		return d;
 	}
 	pthread_mutex_init(&d->mu, NULL);
+	d->cache = dns_cache_new();
 	pthread_condattr_init(&d->condattr);
 	pthread_condattr_setclock(&d->condattr, CLOCK_MONOTONIC);
 	if (!unbound_setup(d, opts, error_r)) {
@@ -670,6 +679,7 @@ void dns_free(struct dns **dp)
 	for (int i = 0; i < 2; i++)
 		if (d->stop_pipe[i] >= 0)
 			close(d->stop_pipe[i]);
+	dns_cache_free(&d->cache);
 	pthread_condattr_destroy(&d->condattr);
 	pthread_mutex_destroy(&d->mu);
 	free(d);

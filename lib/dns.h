@@ -3,8 +3,9 @@
  *
  * Two back ends behind one interface:
  *  - libunbound (the system resolver's servers from /etc/resolv.conf by
- *    default, or forwarding to `Nameservers`), whose own cache serves
- *    repeated lookups;
+ *    default, or forwarding to `Nameservers`), with an in-process answer
+ *    cache in front of it (dns_cache.h) so repeated lookups do not pay for
+ *    the trip through libunbound's thread;
  *  - a test zone (TestDNSData, see zone.h) answering every lookup from a
  *    zone file in memory, unknown names NXDOMAIN, so tests never need the
  *    internet.
