@@ -8,10 +8,18 @@
  * a request we did not understand could be misread).
  *
  *	cachet-policyd [-c FILE] [-f] [-n] [-V]
+ *	cachet-policyd [-c FILE] list | reset KEY | block USER | unblock USER
+ *
+ * The admin commands (admin.h) work on the store: Redis directly; the
+ * memory store of a running daemon through its AdminSocket; the memory
+ * store of a stopped daemon through its StateFile (read, changed, saved).
+ * A running daemon (its PidFile names a live process) without a reachable
+ * AdminSocket is an error rather than a StateFile edit it would overwrite.
  *
  * Signals: HUP reloads the configuration (rules change, counters stay);
  * TERM and INT save the memory store's snapshot (StateFile) and exit.
- * Exit status: 0 success, 1 configuration or start-up error, 2 usage.
+ * Exit status: 0 success, 1 configuration or start-up error (admin
+ * commands: the command failed), 2 usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +37,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "admin.h"
+#include "notify.h"
 
 #include "buf.h"
 #include "log.h"
@@ -50,6 +61,8 @@ struct server {
 	struct store *store;
 	struct ratelimit rl;
 	struct evconnlistener *listener;
+	struct evconnlistener *admin;	/* AdminSocket, or NULL */
+	struct notify *notify;
 	struct event *timer;
 	struct conn *conns;		/* open connections (freed at exit) */
 	size_t n_conns;
@@ -180,6 +193,104 @@ static void on_accept(struct evconnlistener *l UNUSED, evutil_socket_t fd, struc
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* -- AdminSocket: one command line, "RC\n" + output, close -- */
+
+static void admin_done(struct bufferevent *bev, void *arg UNUSED)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_free(bev);
+}
+
+static void admin_event(struct bufferevent *bev, short what UNUSED, void *arg UNUSED)
+{
+	bufferevent_free(bev);
+}
+
+static void admin_read(struct bufferevent *bev, void *arg)
+{
+	struct server *srv = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t eol_len = 0;
+	struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+	if (p.pos < 0 && evbuffer_get_length(in) <= ADMIN_MAX_LINE)
+		return;
+	struct buf out;
+	buf_init(&out, 0);
+	if (p.pos < 0 || (size_t)p.pos > ADMIN_MAX_LINE) {
+		buf_puts(&out, "2\nerror: command line too long\n");
+	} else {
+		char line[ADMIN_MAX_LINE + 1];
+		evbuffer_remove(in, line, (size_t)p.pos);
+		line[p.pos] = '\0';
+		if (p.pos > 0 && line[p.pos - 1] == '\r')
+			line[p.pos - 1] = '\0';
+		struct buf res;
+		buf_init(&res, 0);
+		int rc = admin_exec(srv->store, srv->conf, line, &res);
+		buf_printf(&out, "%d\n", rc);
+		buf_append(&out, res.p, res.len);
+		buf_free(&res);
+		log_msg(rc == ADMIN_OK ? LOG_INFO : LOG_WARNING, NULL, "admin: %.100s: %s", line,
+			rc == ADMIN_OK ? "done" : "failed");
+		/* blocks and resets should survive a crash, not wait for the timer */
+		if (rc == ADMIN_OK && strcmp(line, "list") != 0 && srv->conf->state_file != NULL)
+			store_save(srv->store, srv->conf->state_file);
+	}
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_setcb(bev, NULL, admin_done, admin_event, srv);
+	bufferevent_write(bev, out.p, out.len);
+	buf_free(&out);
+}
+
+static void admin_accept(struct evconnlistener *l UNUSED, evutil_socket_t fd,
+			 struct sockaddr *sa UNUSED, int salen UNUSED, void *arg)
+{
+	struct server *srv = arg;
+	struct bufferevent *bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	struct timeval tv = { 10, 0 };
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_setcb(bev, admin_read, NULL, admin_event, srv);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* Mode 0600 from the start (umask), not after a chmod race. */
+static int admin_listen(struct server *srv)
+{
+	const char *path = srv->conf->admin_socket;
+	struct sockaddr_un sun;
+	if (path == NULL)
+		return 0;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_msg(LOG_ERR, NULL, "AdminSocket %s: path too long", path);
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	unlink(path);
+	mode_t old = umask(0177);
+	srv->admin = evconnlistener_new_bind(srv->base, admin_accept, srv,
+					     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+					     (struct sockaddr *)&sun, (int)sizeof(sun));
+	umask(old);
+	if (srv->admin == NULL) {
+		log_msg(LOG_ERR, NULL, "AdminSocket %s: cannot listen: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void on_trip(void *arg, const struct limit_rule *rule, const char *key,
+		    const struct proto_req *r)
+{
+	struct server *srv = arg;
+	notify_trip(srv->notify, srv->conf, rule, key, r);
 }
 
 static const char *unix_path(const char *spec)
@@ -319,6 +430,13 @@ static void on_hup(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 	}
 	if (strcmp(c->socket, srv->conf->socket) != 0)
 		log_msg(LOG_WARNING, NULL, "reload: Socket changes need a restart");
+	if ((c->admin_socket == NULL) != (srv->conf->admin_socket == NULL) ||
+	    (c->admin_socket != NULL && strcmp(c->admin_socket, srv->conf->admin_socket) != 0)) {
+		log_msg(LOG_WARNING, NULL, "reload: AdminSocket changes need a restart");
+		free(c->admin_socket);
+		c->admin_socket = srv->conf->admin_socket != NULL
+					  ? xstrdup(srv->conf->admin_socket) : NULL;
+	}
 	pconf_free(&srv->conf);
 	srv->conf = c;
 	srv->rl.conf = c;
@@ -340,7 +458,9 @@ static void usage(FILE *f)
 		   "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
 		   "  -f       stay in the foreground and log to stderr\n"
 		   "  -n       check the configuration, then exit\n"
-		   "  -V       print the version and exit\n");
+		   "  -V       print the version and exit\n"
+		   "       cachet-policyd [-c FILE] list | reset KEY | block USER | unblock USER\n"
+		   "  admin commands; exit 0 done, 1 failed, 2 usage\n");
 }
 
 static int write_pid(const char *path)
@@ -361,11 +481,14 @@ static int serve(struct server *srv, bool foreground)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	srv->base = event_base_new();
-	if (srv->base == NULL || listen_on(srv) < 0)
+	if (srv->base == NULL || listen_on(srv) < 0 || admin_listen(srv) < 0)
 		return 1;
 	if (srv->conf->pid_file != NULL && write_pid(srv->conf->pid_file) < 0)
 		return 1;
 	ratelimit_init(&srv->rl, srv->conf, srv->store);
+	srv->notify = notify_new(srv->base);
+	srv->rl.on_trip = on_trip;
+	srv->rl.trip_arg = srv;
 	struct event *hup = evsignal_new(srv->base, SIGHUP, on_hup, srv);
 	struct event *term = evsignal_new(srv->base, SIGTERM, on_term, srv);
 	struct event *intr = evsignal_new(srv->base, SIGINT, on_term, srv);
@@ -387,6 +510,11 @@ static int serve(struct server *srv, bool foreground)
 	event_free(intr);
 	event_free(srv->timer);
 	evconnlistener_free(srv->listener);
+	if (srv->admin != NULL) {
+		evconnlistener_free(srv->admin);
+		unlink(srv->conf->admin_socket);
+	}
+	notify_free(&srv->notify);
 	ratelimit_fini(&srv->rl);
 	const char *path = unix_path(srv->conf->socket);
 	if (path != NULL)
@@ -395,6 +523,141 @@ static int serve(struct server *srv, bool foreground)
 		unlink(srv->conf->pid_file);
 	event_base_free(srv->base);
 	return 0;
+}
+
+/* -- admin commands from the command line -- */
+
+/* true when PidFile names a live process */
+static bool daemon_running(const struct pconf *c)
+{
+	long pid = 0;
+	FILE *f = c->pid_file != NULL ? fopen(c->pid_file, "r") : NULL;
+	if (f == NULL)
+		return false;
+	bool ok = fscanf(f, "%ld", &pid) == 1 && pid > 0;
+	fclose(f);
+	return ok && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+/* 0 connected, -1 nobody listens (ENOENT, ECONNREFUSED), -2 other error */
+static int admin_connect(const char *path, int *fd_r)
+{
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -2;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		*fd_r = fd;
+		return 0;
+	}
+	int e = errno;
+	close(fd);
+	errno = e;
+	return e == ENOENT || e == ECONNREFUSED ? -1 : -2;
+}
+
+/* Sends line, prints the output; the daemon's RC. */
+static int admin_remote(int fd, const char *path, const char *line)
+{
+	struct buf in;
+	char chunk[4096];
+	ssize_t n;
+	struct timeval tv = { 30, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	dprintf(fd, "%s\n", line);
+	buf_init(&in, 0);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(&in, chunk, (size_t)n);
+	close(fd);
+	int rc = ADMIN_FAIL;
+	const char *nl = in.p != NULL ? strchr(in.p, '\n') : NULL;
+	if (n < 0 || nl == NULL || nl == in.p || (in.p[0] < '0' || in.p[0] > '2')) {
+		fprintf(stderr, "cachet-policyd: AdminSocket %s: %s\n", path,
+			n < 0 ? strerror(errno) : "no reply from the daemon");
+	} else {
+		rc = in.p[0] - '0';
+		fputs(nl + 1, rc == ADMIN_OK ? stdout : stderr);
+	}
+	buf_free(&in);
+	return rc;
+}
+
+/* Runs the command on a store we open here (Redis, or the StateFile). */
+static int admin_local(const struct pconf *c, const char *line)
+{
+	char *error = NULL;
+	struct store *s = store_open(c->store, c->store_timeout_ms, c->max_entries, &error);
+	if (s == NULL) {
+		fprintf(stderr, "cachet-policyd: %s\n", error);
+		free(error);
+		return ADMIN_FAIL;
+	}
+	if (store_is_memory(s) && c->state_file != NULL && store_load(s, c->state_file) < 0) {
+		store_close(&s);
+		return ADMIN_FAIL;
+	}
+	struct buf out;
+	buf_init(&out, 0);
+	int rc = admin_exec(s, c, line, &out);
+	if (rc == ADMIN_OK && store_is_memory(s) && strcmp(line, "list") != 0 &&
+	    store_save(s, c->state_file) < 0) {
+		buf_reset(&out);
+		buf_printf(&out, "error: cannot write %s\n", c->state_file);
+		rc = ADMIN_FAIL;
+	}
+	if (rc != ADMIN_OK && strstr(out.p, "cannot answer") != NULL && !store_is_memory(s))
+		buf_printf(&out, "(RateLimitStore %s is unreachable)\n", c->store);
+	fputs(out.p != NULL ? out.p : "", rc == ADMIN_OK ? stdout : stderr);
+	buf_free(&out);
+	store_close(&s);
+	return rc;
+}
+
+static int admin_main(const char *config_path, int argc, char **argv)
+{
+	struct buf line;
+	buf_init(&line, ADMIN_MAX_LINE);
+	for (int i = 0; i < argc; i++)
+		buf_printf(&line, "%s%s", i > 0 ? " " : "", argv[i]);
+	if (line.overflow || (argc != 1 && argc != 2) || strchr(line.p, '\n') != NULL ||
+	    (argc == 2 && strchr(argv[1], ' ') != NULL)) {
+		usage(stderr);
+		buf_free(&line);
+		return ADMIN_USAGE;
+	}
+	log_open("cachet-policyd", true, LOG_MAIL);
+	log_set_level(LOG_WARNING);
+	char *error = NULL;
+	struct pconf *c = pconf_load(config_path, &error);
+	int rc = ADMIN_FAIL, fd = -1, conn = -1;
+	if (c == NULL) {
+		fprintf(stderr, "cachet-policyd: %s\n", error);
+		free(error);
+	} else if (strcmp(c->store, "memory") != 0) {
+		rc = admin_local(c, line.p);
+	} else if (c->admin_socket != NULL &&
+		   (conn = admin_connect(c->admin_socket, &fd)) == 0) {
+		rc = admin_remote(fd, c->admin_socket, line.p);
+	} else if (conn == -2) {
+		fprintf(stderr, "cachet-policyd: AdminSocket %s: %s\n", c->admin_socket,
+			strerror(errno));
+	} else if (daemon_running(c)) {
+		fprintf(stderr, "cachet-policyd: the daemon runs (PidFile %s) but %s; refusing to "
+				"edit its StateFile behind its back\n", c->pid_file,
+			c->admin_socket != NULL ? "its AdminSocket does not answer"
+						: "has no AdminSocket");
+	} else if (c->state_file == NULL) {
+		fprintf(stderr, "cachet-policyd: the memory store needs a running daemon with "
+				"AdminSocket, or a StateFile\n");
+	} else {
+		rc = admin_local(c, line.p);
+	}
+	pconf_free(&c);
+	buf_free(&line);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -427,6 +690,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
+		static const char *const cmds[] = { "list", "reset", "block", "unblock" };
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (strcmp(argv[optind], cmds[i]) == 0)
+				return admin_main(srv.config_path, argc - optind, argv + optind);
 		fprintf(stderr, "cachet-policyd: unexpected argument: %s\n", argv[optind]);
 		usage(stderr);
 		return 2;

@@ -136,6 +136,7 @@ static bool parse_key(const char *s, struct limit_rule *r)
 		{ "sender", LK_SENDER },
 		{ "sender_domain", LK_SENDER_DOMAIN },
 		{ "client_address", LK_CLIENT_ADDRESS },
+		{ "recipient_domain", LK_RECIPIENT_DOMAIN },
 	};
 	while (*s != '\0') {
 		size_t len = strcspn(s, "+/");
@@ -251,8 +252,9 @@ static bool limit_attr(struct limit_rule *r, const char *w, bool *action_set, st
 #define IS(name) (n == strlen(name) && strncmp(w, name, n) == 0)
 	if (IS("key")) {
 		if (r->keys != 0 || !parse_key(v, r)) {
-			buf_puts(why, "key: expected sasl_username, sender, sender_domain or "
-				      "client_address[/NN], or several joined by '+'");
+			buf_puts(why, "key: expected sasl_username, sender, sender_domain, "
+				      "client_address[/NN] or recipient_domain, or several "
+				      "joined by '+'");
 			return false;
 		}
 	} else if (IS("messages") || IS("recipients")) {
@@ -303,6 +305,12 @@ static bool limit_attr(struct limit_rule *r, const char *w, bool *action_set, st
 		}
 		free(r->context);
 		r->context = xstrdup(v);
+	} else if (IS("block")) {
+		if (strcasecmp(v, "yes") != 0 && strcasecmp(v, "no") != 0) {
+			buf_puts(why, "block: expected yes or no");
+			return false;
+		}
+		r->block = strcasecmp(v, "yes") == 0;
 	} else if (IS("ipv6_prefix")) {
 		unsigned long long p;
 		if (!conffile_parse_digits(&v, &p) || *v != '\0' || p < 1 || p > 128) {
@@ -357,6 +365,10 @@ static bool parse_limit(const char *value, const struct limit_set *set, struct l
 		buf_puts(why, "expected action=defer, reject, hold or prepend");
 		ok = false;
 	}
+	if (ok && r->block && !(r->keys & LK_SASL_USERNAME)) {
+		buf_puts(why, "block=yes needs a key with sasl_username");
+		ok = false;
+	}
 	if (ok && r->text == NULL)
 		r->text = xstrdup("Rate limit exceeded, try again later");
 	buf_free(&w);
@@ -398,6 +410,7 @@ static const struct conffile_bounds store_timeout_bounds = { 10, 10000 };
 static const struct conffile_bounds snapshot_bounds = { 0, 86400000 };
 static const struct conffile_bounds entries_bounds = { 1000, 100000000 };
 static const struct conffile_bounds connections_bounds = { 1, 100000 };
+static const struct conffile_bounds notify_timeout_bounds = { 100, 600000 };
 static const struct conffile_name_value store_error_names[] = {
 	{ "dunno", SE_DUNNO },
 	{ "defer", SE_DEFER },
@@ -430,6 +443,11 @@ static const struct conffile_option options[] = {
 	OPT("AllowSASLUsers", &words_type, NULL, allow_sasl_users, NULL),
 	OPT("AllowSenderDomains", &words_type, NULL, allow_sender_domains, NULL),
 	OPT("Limit", &limit_type, NULL, limits, NULL),
+	OPT("AdminSocket", &conffile_string, NULL, admin_socket, NULL),
+	OPT("NotifyCommand", &conffile_string, NULL, notify_command, NULL),
+	OPT("NotifyAddress", &conffile_string, NULL, notify_address, NULL),
+	OPT("SendmailPath", &conffile_string, "/usr/sbin/sendmail", sendmail_path, NULL),
+	OPT("NotifyTimeout", &conffile_duration, "30s", notify_timeout_ms, &notify_timeout_bounds),
 };
 
 static const struct conffile_schema schema = { options, ARRAY_LEN(options), sizeof(struct pconf) };
@@ -449,12 +467,36 @@ static bool check_store(struct pconf *c, char **error_r)
 	return false;
 }
 
+/* Paths we exec or bind must be absolute; an address is one plain word. */
+static bool check_paths(struct pconf *c, char **error_r)
+{
+	const char *bad = NULL;
+	if (c->notify_command != NULL && c->notify_command[0] != '/')
+		bad = "NotifyCommand: expected an absolute path";
+	else if (c->sendmail_path[0] != '/')
+		bad = "SendmailPath: expected an absolute path";
+	else if (c->admin_socket != NULL && c->admin_socket[0] != '/')
+		bad = "AdminSocket: expected an absolute path";
+	else if (c->notify_address != NULL &&
+		 (strchr(c->notify_address, '@') == NULL ||
+		  strcspn(c->notify_address, " \t,<>\"()") != strlen(c->notify_address) ||
+		  strlen(c->notify_address) > 254))
+		bad = "NotifyAddress: expected one address, local@domain";
+	if (bad == NULL)
+		return true;
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b, "%s: %s", c->path, bad);
+	*error_r = buf_steal(&b);
+	return false;
+}
+
 static struct pconf *finish(struct pconf *c, const char *name, char **error_r)
 {
 	if (c == NULL)
 		return NULL;
 	c->path = xstrdup(name);
-	if (!check_store(c, error_r))
+	if (!check_store(c, error_r) || !check_paths(c, error_r))
 		pconf_free(&c);
 	return c;
 }

@@ -10,8 +10,10 @@
  *	      action=defer|reject|hold|prepend [text="..."]
  *	      [only=authenticated] [port=N] [context=NAME] [ipv6_prefix=NN]
  *
+ *	      [block=yes]
+ *
  * KEY is one or more of sasl_username, sender, sender_domain,
- * client_address[/NN] joined by '+'.  PERIOD is a number with s, m, h or d.
+ * client_address[/NN], recipient_domain joined by '+'.  PERIOD is a number with s, m, h or d.
  * At least one of messages/recipients.  Limits: PCONF_MAX_LIMITS rules,
  * N up to PCONF_MAX_COUNT, PERIOD from 1 s to 30 d, text up to
  * PCONF_MAX_TEXT printable ASCII bytes.
@@ -35,6 +37,7 @@
 #define LK_SENDER 0x2
 #define LK_SENDER_DOMAIN 0x4
 #define LK_CLIENT_ADDRESS 0x8
+#define LK_RECIPIENT_DOMAIN 0x10
 
 enum limit_action {
 	LA_PREPEND,	/* accept, with a header (weakest) */
@@ -62,6 +65,7 @@ struct limit_rule {
 	bool only_authenticated;
 	unsigned port;			/* only this server_port; 0 = any */
 	char *context;			/* only this policy_context; NULL = any */
+	bool block;			/* block=yes: a tripped SASL user is blocked */
 };
 
 struct limit_set {
@@ -94,6 +98,11 @@ struct pconf {
 	struct word_list *allow_sasl_users;	/* AllowSASLUsers, or NULL */
 	struct word_list *allow_sender_domains;	/* AllowSenderDomains, or NULL */
 	struct limit_set *limits;	/* Limit lines, or NULL */
+	char *admin_socket;		/* AdminSocket: unix socket path, or NULL */
+	char *notify_command;		/* NotifyCommand: absolute path, or NULL */
+	char *notify_address;		/* NotifyAddress, or NULL */
+	char *sendmail_path;		/* SendmailPath */
+	unsigned notify_timeout_ms;	/* NotifyTimeout */
 };
 
 /* Returns NULL and *error_r ("FILE:LINE: KEY: ...", free() it) on error. */

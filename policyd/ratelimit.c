@@ -90,6 +90,22 @@ bool ratelimit_key(const struct limit_rule *rule, const struct proto_req *r, cha
 		if (!put_client(out, rule, proto_get(r, PA_CLIENT_ADDRESS)))
 			return false;
 	}
+	if (rule->keys & LK_RECIPIENT_DOMAIN) {
+		const char *rat = strrchr(proto_get(r, PA_RECIPIENT), '@');
+		if (rat == NULL || rat[1] == '\0')
+			return false;
+		buf_puts(out, ":rd=");
+		put_part(out, rat + 1, strlen(rat + 1));
+	}
+	return !out->overflow;
+}
+
+bool ratelimit_block_key(const char *user, struct buf *out)
+{
+	if (user[0] == '\0')
+		return false;
+	buf_puts(out, RATELIMIT_BLOCK_PREFIX);
+	put_part(out, user, strlen(user));
 	return !out->overflow;
 }
 
@@ -175,6 +191,18 @@ static void log_trip(struct ratelimit *rl, const struct bucket *b, const struct 
 	struct bucket once = { b->key, (int64_t)period * 1000, 1, 1, true, false };
 	bool first = false;
 	store_apply(rl->logged, &once, 1, true, &first);
+	if (first && rl->on_trip != NULL)
+		rl->on_trip(rl->trip_arg, rule, b->key, r);
+	if (rule->block && proto_get(r, PA_SASL_USERNAME)[0] != '\0') {
+		struct buf k;
+		buf_init(&k, STORE_MAX_KEY);
+		if (ratelimit_block_key(proto_get(r, PA_SASL_USERNAME), &k) &&
+		    store_set(rl->store, k.p, STORE_FOREVER) == 0 && first)
+			log_msg(LOG_NOTICE, NULL, "limit %s: SASL user %.100s blocked until an "
+				"admin runs: cachet-policyd unblock", rule->name,
+				proto_get(r, PA_SASL_USERNAME));
+		buf_free(&k);
+	}
 	const char *qid = proto_get(r, PA_QUEUE_ID);
 	log_msg(first ? LOG_NOTICE : LOG_DEBUG, qid[0] != '\0' ? qid : NULL,
 		"limit %s exceeded: %s (%s; sasl_username=%.100s client=%.64s sender=%.200s)",
@@ -214,52 +242,137 @@ static enum stage stage_of(const struct proto_req *r)
 	return ST_OTHER;
 }
 
+/* A blocked SASL user: true and the reply appended. */
+static bool blocked(struct ratelimit *rl, const struct proto_req *r, struct buf *out)
+{
+	struct buf k;
+	int64_t v = 0;
+	buf_init(&k, STORE_MAX_KEY);
+	bool yes = ratelimit_block_key(proto_get(r, PA_SASL_USERNAME), &k) &&
+		   store_get(rl->store, k.p, &v) == 0 && v != 0;
+	buf_free(&k);
+	if (yes) {
+		const char *qid = proto_get(r, PA_QUEUE_ID);
+		log_msg(LOG_INFO, qid[0] != '\0' ? qid : NULL, "blocked SASL user %.100s refused",
+			proto_get(r, PA_SASL_USERNAME));
+		buf_puts(out, "action=REJECT 5.7.1 " RATELIMIT_BLOCK_TEXT "\n\n");
+	}
+	return yes;
+}
+
+/* recipient_domain: was the recipient's domain counted in this transaction? */
+static bool rd_seen(const struct rl_conn *conn, const struct proto_req *r)
+{
+	const char *at = strrchr(proto_get(r, PA_RECIPIENT), '@');
+	if (at == NULL || strcmp(conn->rd_instance, proto_get(r, PA_INSTANCE)) != 0)
+		return false;
+	for (size_t i = 0; i < conn->n_rd; i++)
+		if (strcasecmp(conn->rd_domains[i], at + 1) == 0)
+			return true;
+	return false;
+}
+
+static void rd_remember(struct rl_conn *conn, const struct proto_req *r)
+{
+	const char *inst = proto_get(r, PA_INSTANCE);
+	const char *at = strrchr(proto_get(r, PA_RECIPIENT), '@');
+	if (strlen(inst) > RATELIMIT_MAX_INSTANCE || at == NULL ||
+	    strlen(at + 1) > RATELIMIT_MAX_DOMAIN)
+		return;
+	if (strcmp(conn->rd_instance, inst) != 0) {
+		strcpy(conn->rd_instance, inst);
+		conn->n_rd = 0;
+	}
+	if (conn->n_rd < RATELIMIT_MAX_RCPT_DOMAINS && !rd_seen(conn, r))
+		strcpy(conn->rd_domains[conn->n_rd++], at + 1);
+}
+
+/*
+ * The buckets of the rules that count now: at END-OF-MESSAGE the others
+ * (recipient_domain rules are counted at RCPT), at RCPT either the hard
+ * other rules (check only) or the recipient_domain ones (counted).
+ */
+static void plan_rules(struct plan *p, const struct pconf *c, const struct rl_conn *conn,
+		       const struct proto_req *r, enum stage st, bool rd)
+{
+	int64_t rcpts = 1;
+	if (st == ST_COUNT)
+		rcpts = (int64_t)strtoul(proto_get(r, PA_RECIPIENT_COUNT), NULL, 10);
+	for (size_t i = 0; i < c->limits->n; i++) {
+		const struct limit_rule *rule = &c->limits->v[i];
+		bool hard = rule->action >= LA_DEFER;
+		bool is_rd = (rule->keys & LK_RECIPIENT_DOMAIN) != 0;
+		if (!rule_applies(rule, r) || is_rd != rd || (st == ST_RCPT && !hard && !rd))
+			continue;
+		plan_add(p, rule, r, 'm', rule->messages, rule->messages_period_ms,
+			 rd && rd_seen(conn, r) ? 0 : 1, hard);
+		plan_add(p, rule, r, 'r', rule->recipients, rule->recipients_period_ms,
+			 rcpts > 1000000 ? 1000000 : rcpts, hard);
+	}
+}
+
+/* The strongest action among the buckets that did not fit, or NULL. */
+static const struct limit_rule *worst_of(const struct plan *p, size_t *worst_r)
+{
+	const struct limit_rule *worst = NULL;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->b[i].fits_r)
+			continue;
+		if (worst == NULL || p->rule[i]->action > worst->action) {
+			worst = p->rule[i];
+			*worst_r = i;
+		}
+	}
+	return worst;
+}
+
+/* Applies one plan; -1 on a store error (reply written). */
+static int run_plan(struct ratelimit *rl, struct plan *p, bool commit, bool *committed_r,
+		    struct buf *out)
+{
+	if (store_apply(rl->store, p->b, p->n, commit, committed_r) == 0)
+		return 0;
+	if (rl->conf->on_store_error == SE_DEFER)
+		buf_puts(out, "action=DEFER_IF_PERMIT 4.7.1 Rate limit service "
+			      "temporarily unavailable\n\n");
+	else
+		buf_puts(out, "action=DUNNO\n\n");
+	return -1;
+}
+
+static void plan_done(struct plan **p)
+{
+	plan_free(*p);
+	free(*p);
+	*p = NULL;
+}
+
 void ratelimit_decide(struct ratelimit *rl, struct rl_conn *conn, const struct proto_req *r,
 		      struct buf *out)
 {
 	const struct pconf *c = rl->conf;
 	enum stage st = stage_of(r);
 	const char *instance = proto_get(r, PA_INSTANCE);
-	if (st == ST_OTHER || c->limits == NULL || allowed(c, r) ||
+	if (st == ST_OTHER || allowed(c, r)) {
+		buf_puts(out, "action=DUNNO\n\n");
+		return;
+	}
+	if (blocked(rl, r, out))
+		return;
+	if (c->limits == NULL ||
 	    (st == ST_COUNT && instance[0] != '\0' && strcmp(conn->counted, instance) == 0)) {
 		buf_puts(out, "action=DUNNO\n\n");
 		return;
 	}
-	int64_t rcpts = 1;
-	if (st == ST_COUNT)
-		rcpts = (int64_t)strtoul(proto_get(r, PA_RECIPIENT_COUNT), NULL, 10);
 	struct plan *p = xcalloc(1, sizeof(*p));
-	for (size_t i = 0; i < c->limits->n; i++) {
-		const struct limit_rule *rule = &c->limits->v[i];
-		bool hard = rule->action >= LA_DEFER;
-		if (!rule_applies(rule, r) || (st == ST_RCPT && !hard))
-			continue;
-		plan_add(p, rule, r, 'm', rule->messages, rule->messages_period_ms, 1, hard);
-		plan_add(p, rule, r, 'r', rule->recipients, rule->recipients_period_ms,
-			 rcpts > 1000000 ? 1000000 : rcpts, hard);
-	}
+	plan_rules(p, c, conn, r, st, false);
 	bool committed = false;
-	if (store_apply(rl->store, p->b, p->n, st == ST_COUNT, &committed) < 0) {
-		if (c->on_store_error == SE_DEFER)
-			buf_puts(out, "action=DEFER_IF_PERMIT 4.7.1 Rate limit service "
-				      "temporarily unavailable\n\n");
-		else
-			buf_puts(out, "action=DUNNO\n\n");
-		plan_free(p);
-		free(p);
+	if (run_plan(rl, p, st == ST_COUNT, &committed, out) < 0) {
+		plan_done(&p);
 		return;
 	}
-	/* the strongest action among the buckets that did not fit */
-	const struct limit_rule *worst = NULL;
 	size_t worst_i = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->b[i].fits_r)
-			continue;
-		if (worst == NULL || p->rule[i]->action > worst->action) {
-			worst = p->rule[i];
-			worst_i = i;
-		}
-	}
+	const struct limit_rule *worst = worst_of(p, &worst_i);
 	if (committed && instance[0] != '\0') {
 		size_t len = strlen(instance);
 		if (len > RATELIMIT_MAX_INSTANCE)
@@ -267,12 +380,36 @@ void ratelimit_decide(struct ratelimit *rl, struct rl_conn *conn, const struct p
 		memcpy(conn->counted, instance, len);
 		conn->counted[len] = '\0';
 	}
+	/* recipient_domain rules count at RCPT, unless another rule refused */
+	struct plan *q = NULL;
+	if (st == ST_RCPT && (worst == NULL || worst->action < LA_DEFER)) {
+		q = xcalloc(1, sizeof(*q));
+		plan_rules(q, c, conn, r, st, true);
+		if (run_plan(rl, q, true, &committed, out) < 0) {
+			plan_done(&q);
+			plan_done(&p);
+			return;
+		}
+		if (committed)
+			rd_remember(conn, r);
+		size_t qi = 0;
+		const struct limit_rule *qw = worst_of(q, &qi);
+		if (qw != NULL && (worst == NULL || qw->action > worst->action)) {
+			worst = qw;
+			log_trip(rl, &q->b[qi], worst, r);
+			reply_action(out, worst);
+			plan_done(&q);
+			plan_done(&p);
+			return;
+		}
+	}
 	if (worst != NULL) {
 		log_trip(rl, &p->b[worst_i], worst, r);
 		reply_action(out, worst);
 	} else {
 		buf_puts(out, "action=DUNNO\n\n");
 	}
-	plan_free(p);
-	free(p);
+	if (q != NULL)
+		plan_done(&q);
+	plan_done(&p);
 }

@@ -28,6 +28,16 @@
  * connection.  A message refused later by a milter or a later restriction
  * still counts (the policy server is not told).
  *
+ * recipient_domain rules are counted at RCPT instead (END-OF-MESSAGE
+ * names the recipient only when there is exactly one): each RCPT the
+ * policy server does not refuse takes 1 recipients= token of its domain,
+ * and the first RCPT of a domain in a transaction takes 1 messages= token
+ * of it.  So a message to 3 domains counts once for each.
+ *
+ * Blocks: a SASL user with a block key (a block=yes rule tripped, or
+ * `cachet-policyd block`) gets REJECT 5.7.1 RATELIMIT_BLOCK_TEXT at RCPT
+ * and END-OF-MESSAGE until an admin removes it.
+ *
  * Replies: DEFER_IF_PERMIT 4.7.1 TEXT, REJECT 5.7.1 TEXT, HOLD TEXT,
  * PREPEND X-Cachet-Rate-Limit: NAME, and otherwise DUNNO, never OK (OK
  * would skip the restrictions after check_policy_service).
@@ -41,16 +51,31 @@
 #include "store.h"
 
 #define RATELIMIT_MAX_INSTANCE 128
+/* recipient domains remembered per transaction (more: counted again) */
+#define RATELIMIT_MAX_RCPT_DOMAINS 16
+#define RATELIMIT_MAX_DOMAIN 255
+#define RATELIMIT_BLOCK_PREFIX "cachet:!block:u="
+#define RATELIMIT_BLOCK_TEXT "Sending is blocked for this account; contact your administrator"
 
 /* Per Postfix connection: the last transaction counted. */
 struct rl_conn {
 	char counted[RATELIMIT_MAX_INSTANCE + 1];
+	/* recipient_domain rules: the domains already counted in rd_instance */
+	char rd_instance[RATELIMIT_MAX_INSTANCE + 1];
+	char rd_domains[RATELIMIT_MAX_RCPT_DOMAINS][RATELIMIT_MAX_DOMAIN + 1];
+	size_t n_rd;
 };
+
+/* Called the first time a rule trips for a key in its period. */
+typedef void ratelimit_trip_fn(void *arg, const struct limit_rule *rule, const char *key,
+			       const struct proto_req *r);
 
 struct ratelimit {
 	const struct pconf *conf;	/* swapped on reload */
 	struct store *store;
 	struct store *logged;		/* memory: "logged once" marks */
+	ratelimit_trip_fn *on_trip;	/* or NULL */
+	void *trip_arg;
 };
 
 /* conf and store are borrowed. */
@@ -68,5 +93,11 @@ void ratelimit_decide(struct ratelimit *rl, struct rl_conn *conn, const struct p
  */
 bool ratelimit_key(const struct limit_rule *rule, const struct proto_req *r, char kind,
 		   struct buf *out);
+
+/*
+ * The store key that blocks a SASL user (RATELIMIT_BLOCK_PREFIX + the
+ * escaped, lowercased name); false when user is empty or too long.
+ */
+bool ratelimit_block_key(const char *user, struct buf *out);
 
 #endif

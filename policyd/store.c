@@ -6,6 +6,10 @@
  * that reads every bucket, decides, and writes them all, using Redis's own
  * clock (TIME), so MX hosts with skewed clocks still share one limit.
  *
+ * Blocks and the admin commands use single keys (store_get/set/del/scan);
+ * a block is the value STORE_FOREVER, which the memory store never purges
+ * and Redis keeps without expiry.
+ *
  * XXX: Redis calls block the event loop for up to StoreTimeout; with a
  * healthy Redis on the LAN that is well under a millisecond per request.
  * An unreachable Redis costs one failed connect per STORE_RETRY_SECONDS,
@@ -483,4 +487,185 @@ int store_apply(struct store *s, struct bucket *b, size_t n, bool commit, bool *
 		return 0;
 	return s->memory ? mem_apply(s, b, n, commit, committed_r)
 			 : redis_apply(s, b, n, commit, committed_r);
+}
+
+/* -- single keys (blocks, admin) -- */
+
+static redisReply *redis_cmd(struct store *s, const char *what, int argc, const char **argv)
+{
+	if (!redis_connect(s)) {
+		if (s->rc == NULL && !s->down_logged)
+			log_msg(LOG_ERR, NULL, "Redis: cannot connect (%s)", what);
+		return NULL;
+	}
+	size_t len[8];
+	ASSERT(argc <= 8);
+	for (int i = 0; i < argc; i++)
+		len[i] = strlen(argv[i]);
+	redisReply *r = redisCommandArgv(s->rc, argc, argv, len);
+	if (r == NULL) {
+		redis_drop(s, s->rc->errstr[0] != '\0' ? s->rc->errstr : "no reply");
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		log_msg(LOG_ERR, NULL, "Redis %s: %s", what, r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+static int64_t parse_value(const char *p)
+{
+	long long v = strtoll(p, NULL, 10);
+	return v > 0 ? (int64_t)v : 0;
+}
+
+int store_get(struct store *s, const char *key, int64_t *value_r)
+{
+	*value_r = 0;
+	if (s->memory) {
+		int64_t v = mem_get(s, key);
+		*value_r = v > s->now_us() ? v : 0;
+		return 0;
+	}
+	const char *argv[] = { "GET", key };
+	redisReply *r = redis_cmd(s, "GET", 2, argv);
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_STRING)
+		*value_r = parse_value(r->str);
+	freeReplyObject(r);
+	return 0;
+}
+
+int store_set(struct store *s, const char *key, int64_t value)
+{
+	if (s->memory) {
+		if (mem_set(s, key, value, s->now_us()))
+			return 0;
+		log_msg(LOG_ERR, NULL, "rate-limit table full (MaxEntries %zu)", s->max_entries);
+		return -1;
+	}
+	/* only blocks are set this way; counters move in the script */
+	char num[24];
+	snprintf(num, sizeof(num), "%lld", (long long)value);
+	const char *argv[] = { "SET", key, num };
+	redisReply *r = redis_cmd(s, "SET", 3, argv);
+	if (r == NULL)
+		return -1;
+	freeReplyObject(r);
+	return 0;
+}
+
+int store_del(struct store *s, const char *key, bool *deleted_r)
+{
+	*deleted_r = false;
+	if (s->memory) {
+		struct entry **e = find_slot(s, key);
+		if (*e != NULL) {
+			struct entry *dead = *e;
+			*deleted_r = dead->tat > s->now_us();
+			*e = dead->next;
+			free(dead);
+			s->n_entries--;
+		}
+		return 0;
+	}
+	const char *argv[] = { "DEL", key };
+	redisReply *r = redis_cmd(s, "DEL", 2, argv);
+	if (r == NULL)
+		return -1;
+	*deleted_r = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+	freeReplyObject(r);
+	return 0;
+}
+
+static int redis_now(struct store *s, int64_t *now_r)
+{
+	const char *argv[] = { "TIME" };
+	redisReply *r = redis_cmd(s, "TIME", 1, argv);
+	if (r == NULL)
+		return -1;
+	bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		  r->element[0]->type == REDIS_REPLY_STRING &&
+		  r->element[1]->type == REDIS_REPLY_STRING;
+	if (ok)
+		*now_r = parse_value(r->element[0]->str) * 1000000 + parse_value(r->element[1]->str);
+	freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* SCAN with MATCH prefix*, then GET each key (admin use: not hot). */
+static int redis_scan(struct store *s, const char *prefix, size_t max,
+		      void (*fn)(void *arg, const char *key, int64_t value), void *arg,
+		      bool *truncated_r)
+{
+	struct buf pat;
+	char cursor[32] = "0";
+	size_t seen = 0;
+	int rv = 0;
+	buf_init(&pat, 0);
+	/* keys are escaped (ratelimit.c): no glob characters in the prefix */
+	buf_printf(&pat, "%s*", prefix);
+	do {
+		const char *argv[] = { "SCAN", cursor, "MATCH", pat.p, "COUNT", "1000" };
+		redisReply *r = redis_cmd(s, "SCAN", 6, argv);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			if (r != NULL)
+				freeReplyObject(r);
+			rv = -1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		for (size_t i = 0; i < r->element[1]->elements; i++) {
+			redisReply *k = r->element[1]->element[i];
+			int64_t v = 0;
+			if (k->type != REDIS_REPLY_STRING)
+				continue;
+			if (seen >= max) {
+				*truncated_r = true;
+				continue;
+			}
+			if (store_get(s, k->str, &v) < 0) {
+				rv = -1;
+				break;
+			}
+			if (v > 0) {
+				fn(arg, k->str, v);
+				seen++;
+			}
+		}
+		freeReplyObject(r);
+	} while (rv == 0 && strcmp(cursor, "0") != 0);
+	buf_free(&pat);
+	return rv;
+}
+
+int store_scan(struct store *s, const char *prefix, size_t max,
+	       void (*fn)(void *arg, const char *key, int64_t value), void *arg,
+	       int64_t *now_r, bool *truncated_r)
+{
+	*truncated_r = false;
+	if (!s->memory) {
+		if (redis_now(s, now_r) < 0)
+			return -1;
+		return redis_scan(s, prefix, max, fn, arg, truncated_r);
+	}
+	int64_t now = s->now_us();
+	size_t seen = 0, plen = strlen(prefix);
+	*now_r = now;
+	for (size_t i = 0; i < s->n_slots; i++) {
+		for (struct entry *e = s->slots[i]; e != NULL; e = e->next) {
+			if (e->tat <= now || strncmp(e->key, prefix, plen) != 0)
+				continue;
+			if (seen++ >= max)
+				*truncated_r = true;
+			else
+				fn(arg, e->key, e->tat);
+		}
+	}
+	return 0;
 }

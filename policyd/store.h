@@ -60,6 +60,25 @@ int store_apply(struct store *s, struct bucket *b, size_t n, bool commit, bool *
 int store_save(struct store *s, const char *path);
 int store_load(struct store *s, const char *path);
 
+/*
+ * Single keys, for blocks and the admin commands.  STORE_FOREVER as a
+ * value never expires (a block); other values are TATs and expire with
+ * them.  Each returns 0, or -1 when the store cannot answer (logged).
+ */
+#define STORE_FOREVER INT64_MAX
+int store_get(struct store *s, const char *key, int64_t *value_r);	/* 0 when absent */
+int store_set(struct store *s, const char *key, int64_t value);
+/* *deleted_r: the key existed */
+int store_del(struct store *s, const char *key, bool *deleted_r);
+/*
+ * Calls fn for every live key starting with prefix (at most `max`; the
+ * rest are dropped and *truncated_r set).  The current time goes to
+ * *now_r (the store's clock: Redis TIME for Redis).
+ */
+int store_scan(struct store *s, const char *prefix, size_t max,
+	       void (*fn)(void *arg, const char *key, int64_t value), void *arg,
+	       int64_t *now_r, bool *truncated_r);
+
 /* Tests: replace the memory store's clock (microseconds since the epoch). */
 void store_set_clock(struct store *s, int64_t (*now_us)(void));
 

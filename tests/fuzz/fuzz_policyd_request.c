@@ -26,7 +26,9 @@ static const char conf_text[] =
 	"Limit u key=sasl_username messages=3/1m recipients=5/1m action=defer only=authenticated\n"
 	"Limit s key=sender+client_address/24 messages=2/1h action=reject ipv6_prefix=56\n"
 	"Limit d key=sender_domain messages=4/1h action=hold port=587\n"
-	"Limit c key=client_address recipients=3/1h action=prepend context=x\n";
+	"Limit c key=client_address recipients=3/1h action=prepend context=x\n"
+	"Limit b key=sasl_username messages=2/1m action=reject block=yes\n"
+	"Limit rd key=sasl_username+recipient_domain messages=2/1h recipients=3/1h action=defer\n";
 
 struct state {
 	struct ratelimit rl;

@@ -90,6 +90,25 @@ fi
 keys=$(redis-cli -p "$REDIS_PORT" -n 3 --scan --pattern 'cachet:*' | sort | tr '\n' ' ')
 t_check "counters live in Redis db 3 ($keys)" [ "$keys" = "cachet:user:m:u=alice cachet:user:m:u=bob " ]
 
+# Admin commands talk to Redis directly; a block is shared by both servers.
+"$POLICYD_BIN" -c "$T/a.conf" block alice >/dev/null
+t_check "block alice through Redis exits 0" [ $? = 0 ]
+out=$(ask "$A RCPT alice 30" "$B RCPT alice 31")
+expected="action=REJECT 5.7.1 Sending is blocked for this account; contact your administrator
+action=REJECT 5.7.1 Sending is blocked for this account; contact your administrator"
+t_check "the block applies on both servers" [ "$out" = "$expected" ]
+out=$("$POLICYD_BIN" -c "$T/b.conf" list)
+echo "$out" | grep -q "cachet:!block:u=alice .*BLOCKED" &&
+	echo "$out" | grep -q "cachet:user:m:u=alice .* 3/3 messages"
+t_check "list reads Redis (block and counter)" [ $? = 0 ] || t_diag "$out"
+"$POLICYD_BIN" -c "$T/b.conf" unblock alice >/dev/null &&
+	"$POLICYD_BIN" -c "$T/a.conf" reset "cachet:user:m:u=alice" >/dev/null
+t_check "unblock and reset through Redis exit 0" [ $? = 0 ]
+out=$(ask "$A END-OF-MESSAGE alice 32")
+t_check "alice sends again" [ "$out" = "action=DUNNO" ]
+"$POLICYD_BIN" -c "$T/a.conf" reset "cachet:user:m:u=nobody" 2>/dev/null
+t_check "reset of a missing key exits 1" [ $? = 1 ]
+
 # Redis down: A lets pass (default dunno), B defers (OnStoreError defer).
 stop_redis
 out=$(ask "$A END-OF-MESSAGE carol 10" "$B END-OF-MESSAGE carol 11")
@@ -99,6 +118,11 @@ action=DEFER_IF_PERMIT 4.7.1 Rate limit service temporarily unavailable"
 	t_fail "Redis down: OnStoreError dunno / defer" "$out"
 grep -q "OnStoreError" "$T/a.log"
 t_check "Redis down is logged" [ $? = 0 ]
+"$POLICYD_BIN" -c "$T/a.conf" list >/dev/null 2>"$T/admin.err"
+t_check "Redis down: list exits 1" [ $? = 1 ]
+t_check "... saying the store is unreachable" grep -q "is unreachable" "$T/admin.err"
+"$POLICYD_BIN" -c "$T/a.conf" block alice 2>/dev/null
+t_check "Redis down: block exits 1" [ $? = 1 ]
 
 # Redis back (empty: no persistence here): limits apply again, no restart.
 start_redis || t_fail "redis-server restarts"

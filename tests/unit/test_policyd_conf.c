@@ -104,14 +104,14 @@ static void test_limit_errors(void)
 		  "p.conf:1: Limit: messages: expected N/PERIOD, N from 1 to 1000000, PERIOD "
 		  "from 1s to 30d with unit s, m, h or d (e.g. 100/1h)" },
 		{ "Limit x key=sender+sender messages=1/1s action=defer\n",
-		  "p.conf:1: Limit: key: expected sasl_username, sender, sender_domain or "
-		  "client_address[/NN], or several joined by '+'" },
+		  "p.conf:1: Limit: key: expected sasl_username, sender, sender_domain, "
+		  "client_address[/NN] or recipient_domain, or several joined by '+'" },
 		{ "Limit x key=sender/24 messages=1/1s action=defer\n",
-		  "p.conf:1: Limit: key: expected sasl_username, sender, sender_domain or "
-		  "client_address[/NN], or several joined by '+'" },
+		  "p.conf:1: Limit: key: expected sasl_username, sender, sender_domain, "
+		  "client_address[/NN] or recipient_domain, or several joined by '+'" },
 		{ "Limit x key=client_address/33 messages=1/1s action=defer\n",
-		  "p.conf:1: Limit: key: expected sasl_username, sender, sender_domain or "
-		  "client_address[/NN], or several joined by '+'" },
+		  "p.conf:1: Limit: key: expected sasl_username, sender, sender_domain, "
+		  "client_address[/NN] or recipient_domain, or several joined by '+'" },
 		{ "Limit x key=sender messages=1/1s action=defer text=\"open\n",
 		  "p.conf:1: Limit: unterminated double quote" },
 		{ "Limit x key=sender messages=1/1s action=defer colour=red\n",
@@ -127,6 +127,23 @@ static void test_limit_errors(void)
 		  "p.conf: RateLimitStore: expected memory, redis://HOST:PORT/DB or unix:PATH" },
 		{ "OnStoreError accept\n", "p.conf:1: OnStoreError: expected dunno or defer" },
 		{ "Limitt x\n", "p.conf:1: Limitt: unknown option; did you mean Limit?" },
+		{ "Limit x key=sender messages=1/1s action=defer block=yes\n",
+		  "p.conf:1: Limit: block=yes needs a key with sasl_username" },
+		{ "Limit x key=sasl_username messages=1/1s action=defer block=maybe\n",
+		  "p.conf:1: Limit: block: expected yes or no" },
+		{ "Limit x key=recipient_domain+recipient_domain messages=1/1s action=defer\n",
+		  "p.conf:1: Limit: key: expected sasl_username, sender, sender_domain, "
+		  "client_address[/NN] or recipient_domain, or several joined by '+'" },
+		{ "NotifyCommand notify.sh\n", "p.conf: NotifyCommand: expected an absolute path" },
+		{ "SendmailPath sendmail\n", "p.conf: SendmailPath: expected an absolute path" },
+		{ "AdminSocket admin.sock\n", "p.conf: AdminSocket: expected an absolute path" },
+		{ "NotifyAddress postmaster\n",
+		  "p.conf: NotifyAddress: expected one address, local@domain" },
+		{ "NotifyAddress a@b.example,c@d.example\n",
+		  "p.conf: NotifyAddress: expected one address, local@domain" },
+		{ "NotifyTimeout 0\n",
+		  "p.conf:1: NotifyTimeout: expected a duration (seconds, or suffix ms, s, m "
+		  "or h) from 100ms to 10m" },
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		char *error;
@@ -136,6 +153,31 @@ static void test_limit_errors(void)
 		free(error);
 		pconf_free(&c);
 	}
+}
+
+static void test_notify_block_and_rcpt_domain_options(void)
+{
+	char *error;
+	struct pconf *c = parse("AdminSocket /run/p.sock\nNotifyCommand /bin/true\n"
+				"NotifyAddress postmaster@example.org\nNotifyTimeout 5s\n"
+				"Limit u key=sasl_username messages=1/1m action=reject block=yes\n"
+				"Limit d key=sasl_username+recipient_domain recipients=5/1h "
+				"action=defer\n", &error);
+	T_CHECK(c != NULL);
+	if (c == NULL) {
+		t_fail(__FILE__, __LINE__, "%s", error);
+		free(error);
+		return;
+	}
+	T_EQ_STR(c->admin_socket, "/run/p.sock");
+	T_EQ_STR(c->notify_command, "/bin/true");
+	T_EQ_STR(c->notify_address, "postmaster@example.org");
+	T_EQ_STR(c->sendmail_path, "/usr/sbin/sendmail");
+	T_EQ_INT(c->notify_timeout_ms, 5000);
+	T_CHECK(c->limits->v[0].block);
+	T_CHECK(!c->limits->v[1].block);
+	T_EQ_INT(c->limits->v[1].keys, LK_SASL_USERNAME | LK_RECIPIENT_DOMAIN);
+	pconf_free(&c);
 }
 
 static void test_word_lists_accumulate(void)
@@ -169,6 +211,7 @@ int main(void)
 	T_RUN(test_defaults);
 	T_RUN(test_limit_full_syntax);
 	T_RUN(test_limit_errors);
+	T_RUN(test_notify_block_and_rcpt_domain_options);
 	T_RUN(test_word_lists_accumulate);
 	T_RUN(test_example_config_loads);
 	return t_done();

@@ -343,6 +343,156 @@ static void test_memory_store_full_is_store_error(void)
 	free(error);
 }
 
+static int trips;
+static char trip_key[STORE_MAX_KEY];
+
+static void count_trip(void *arg UNUSED, const struct limit_rule *rule UNUSED, const char *key,
+		       const struct proto_req *r UNUSED)
+{
+	trips++;
+	snprintf(trip_key, sizeof(trip_key), "%s", key);
+}
+
+static void test_trip_hook_once_per_period(void)
+{
+	struct fixture f;
+	setup(&f, "Limit u key=sasl_username messages=1/1m action=defer\n");
+	f.rl.on_trip = count_trip;
+	store_set_clock(f.rl.logged, fake_clock);
+	trips = 0;
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	T_CHECK(strncmp(send_msg(&f, "alice", 1), "DEFER", 5) == 0);
+	T_CHECK(strncmp(send_msg(&f, "alice", 1), "DEFER", 5) == 0);
+	T_EQ_INT(trips, 1);
+	T_EQ_STR(trip_key, "cachet:u:m:u=alice");
+	fake_now += 61 * SEC;
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	T_CHECK(strncmp(send_msg(&f, "alice", 1), "DEFER", 5) == 0);
+	T_EQ_INT(trips, 2);	/* a new period: notified again */
+	teardown(&f);
+}
+
+#define BLOCKED "REJECT 5.7.1 " RATELIMIT_BLOCK_TEXT
+
+static void test_block_yes_blocks_until_cleared(void)
+{
+	struct fixture f;
+	bool deleted = false;
+	setup(&f, "Limit u key=sasl_username messages=1/1m action=defer block=yes\n");
+	T_EQ_STR(send_msg(&f, "Alice", 1), "DUNNO");
+	T_CHECK(strncmp(send_msg(&f, "Alice", 1), "DEFER", 5) == 0);
+	fake_now += 30 * 86400 * SEC;	/* long after the window: still blocked */
+	T_EQ_STR(send_msg(&f, "alice", 1), BLOCKED);
+	T_EQ_STR(send_msg(&f, "bob", 1), "DUNNO");
+	T_EQ_INT(store_del(f.store, RATELIMIT_BLOCK_PREFIX "alice", &deleted), 0);
+	T_CHECK(deleted);
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	teardown(&f);
+}
+
+static void test_block_without_block_yes_is_not_set(void)
+{
+	struct fixture f;
+	int64_t v = 1;
+	setup(&f, "Limit u key=sasl_username messages=1/1m action=defer\n");
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	T_CHECK(strncmp(send_msg(&f, "alice", 1), "DEFER", 5) == 0);
+	T_EQ_INT(store_get(f.store, RATELIMIT_BLOCK_PREFIX "alice", &v), 0);
+	T_EQ_INT(v, 0);
+	teardown(&f);
+}
+
+static void test_block_survives_snapshot(void)
+{
+	char path[] = "/tmp/cachet-test-block.XXXXXX";
+	int fd = mkstemp(path);
+	T_CHECK(fd >= 0);
+	close(fd);
+	struct fixture f;
+	setup(&f, "Limit u key=sasl_username messages=5/1m action=defer\n");
+	T_EQ_INT(store_set(f.store, RATELIMIT_BLOCK_PREFIX "alice", STORE_FOREVER), 0);
+	T_EQ_INT(store_save(f.store, path), 0);
+	teardown(&f);
+	setup(&f, "Limit u key=sasl_username messages=5/1m action=defer\n");
+	T_EQ_INT(store_load(f.store, path), 0);
+	T_EQ_STR(send_msg(&f, "alice", 1), BLOCKED);
+	teardown(&f);
+	unlink(path);
+}
+
+static void test_block_applies_without_rules(void)
+{
+	struct fixture f;
+	setup(&f, "AllowSASLUsers boss\n");
+	T_EQ_INT(store_set(f.store, RATELIMIT_BLOCK_PREFIX "alice", STORE_FOREVER), 0);
+	T_EQ_INT(store_set(f.store, RATELIMIT_BLOCK_PREFIX "boss", STORE_FOREVER), 0);
+	T_EQ_STR(send_msg(&f, "alice", 1), BLOCKED);
+	T_EQ_STR(send_msg(&f, "boss", 1), "DUNNO");	/* the allow lists come first */
+	teardown(&f);
+}
+
+static void test_block_key_escapes_user(void)
+{
+	struct buf k;
+	buf_init(&k, STORE_MAX_KEY);
+	T_CHECK(ratelimit_block_key("Bob Smith*", &k));
+	T_EQ_STR(k.p, RATELIMIT_BLOCK_PREFIX "bob%20smith%2A");
+	buf_reset(&k);
+	T_CHECK(!ratelimit_block_key("", &k));
+	buf_free(&k);
+}
+
+/* RCPT requests of one transaction; returns the last action. */
+static const char *rcpts(struct fixture *f, const char *user, const char *const *to, size_t n)
+{
+	char extra[512];
+	const char *a = "DUNNO";
+	f->n++;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(extra, sizeof(extra), "sasl_username=%s\nsender=%s@example.org\n"
+			 "recipient=%s\n", user, user, to[i]);
+		a = ask(f, "RCPT", extra);
+	}
+	return a;
+}
+
+static void test_recipient_domain_counts_at_rcpt(void)
+{
+	struct fixture f;
+	setup(&f, "Limit rd key=recipient_domain messages=2/1h recipients=3/1h action=defer\n");
+	/* one message to 2 recipients at a.example: 1 message, 2 recipients */
+	const char *const two[] = { "x@a.example", "y@A.example" };
+	T_EQ_STR(rcpts(&f, "alice", two, 2), "DUNNO");
+	/* a second message, another user, to a.example and b.example */
+	const char *const mixed[] = { "z@b.example", "w@a.example" };
+	T_EQ_STR(rcpts(&f, "bob", mixed, 2), "DUNNO");
+	/* a.example: messages 2/2 used, recipients 3/3: the next is deferred */
+	const char *const one[] = { "v@a.example" };
+	T_CHECK(strncmp(rcpts(&f, "carol", one, 1), "DEFER", 5) == 0);
+	const char *const other[] = { "v@b.example" };
+	T_EQ_STR(rcpts(&f, "carol", other, 1), "DUNNO");
+	/* END-OF-MESSAGE does not count recipient_domain rules again */
+	T_EQ_STR(ask(&f, "END-OF-MESSAGE", "recipient_count=1\n"), "DUNNO");
+	teardown(&f);
+}
+
+static void test_recipient_domain_not_counted_when_other_rule_refuses(void)
+{
+	struct fixture f;
+	setup(&f, "Limit u key=sasl_username messages=1/1h action=reject\n"
+		  "Limit rd key=recipient_domain recipients=100/1h action=defer\n");
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	const char *const to[] = { "x@a.example" };
+	T_CHECK(strncmp(rcpts(&f, "alice", to, 1), "REJECT", 6) == 0);
+	int64_t v = 1;
+	T_EQ_INT(store_get(f.store, "cachet:rd:r:rd=a.example", &v), 0);
+	T_EQ_INT(v, 0);
+	T_EQ_STR(rcpts(&f, "bob", to, 1), "DUNNO");
+	T_EQ_INT(store_get(f.store, "cachet:rd:r:rd=a.example", &v), 0);
+	T_CHECK(v > 0);
+	teardown(&f);
+}
+
 int main(void)
 {
 	T_RUN(test_burst_then_one_per_interval);
@@ -355,5 +505,13 @@ int main(void)
 	T_RUN(test_snapshot_round_trip);
 	T_RUN(test_store_error_outcome);
 	T_RUN(test_memory_store_full_is_store_error);
+	T_RUN(test_trip_hook_once_per_period);
+	T_RUN(test_block_yes_blocks_until_cleared);
+	T_RUN(test_block_without_block_yes_is_not_set);
+	T_RUN(test_block_survives_snapshot);
+	T_RUN(test_block_applies_without_rules);
+	T_RUN(test_block_key_escapes_user);
+	T_RUN(test_recipient_domain_counts_at_rcpt);
+	T_RUN(test_recipient_domain_not_counted_when_other_rule_refuses);
 	return t_done();
 }
