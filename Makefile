@@ -8,7 +8,8 @@ DEPS_BUILD := build-essential pkg-config clang llvm libclang-rt-14-dev \
 	libmilter-dev libunbound-dev libssl-dev libspf2-dev libopendmarc-dev \
 	libevent-dev libhiredis-dev
 DEPS_TEST := postfix nsd swaks miltertest opendkim-tools python3-dkim \
-	libmail-dkim-perl publicsuffix iproute2 procps redis-server openssl
+	libmail-dkim-perl publicsuffix iproute2 procps redis-server openssl \
+	opendkim
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 CC ?= cc
