@@ -4,7 +4,9 @@
  *	cachet check [options] FILE|-	run a message through the pipeline
  *	cachet sign [options] FILE|-	DKIM-sign a message
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -18,6 +20,17 @@ static const struct {
 	{ "check", cmd_check, "run a message through cachet's checks and show the verdict" },
 	{ "sign", cmd_sign, "sign a message with a DKIM key and print it" },
 };
+
+int cli_parse_count(const char *s, long long *v_r)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0)
+		return -1;
+	*v_r = v;
+	return 0;
+}
 
 static void usage(FILE *f)
 {

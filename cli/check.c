@@ -67,17 +67,6 @@ static void usage(FILE *f)
 enum { OPT_ZONE = 256, OPT_NS, OPT_IP, OPT_HELO, OPT_FROM, OPT_RCPT, OPT_AUTH, OPT_ID,
        OPT_NOW, OPT_JSON };
 
-static int parse_now(const char *s, long long *now_r)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0)
-		return -1;
-	*now_r = v;
-	return 0;
-}
-
 static int add_repeat(const char **v, size_t *n, size_t max, const char *s, const char *what)
 {
 	if (*n >= max) {
@@ -103,7 +92,7 @@ static int parse_opt(int ch, struct check_opts *o)
 	case OPT_ID: o->authserv_id = optarg; return 0;
 	case OPT_NOW:
 		o->have_now = true;
-		if (parse_now(optarg, &o->now) == 0)
+		if (cli_parse_count(optarg, &o->now) == 0)
 			return 0;
 		fprintf(stderr, "cachet check: --now: expected seconds since 1970, not %s\n", optarg);
 		return -1;

@@ -69,17 +69,6 @@ static int parse_canon(const char *s, struct sign_opts *o)
 	return 0;
 }
 
-static int parse_number(const char *s, long long *v_r)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0)
-		return -1;
-	*v_r = v;
-	return 0;
-}
-
 enum { O_KEY = 256, O_DOMAIN, O_SEL, O_CANON, O_ALG, O_HEADERS, O_ID, O_TIME, O_EXPIRE };
 
 static int parse_opt(int ch, struct sign_opts *o)
@@ -92,8 +81,8 @@ static int parse_opt(int ch, struct sign_opts *o)
 	case O_ALG: o->algorithm = optarg; return 0;
 	case O_HEADERS: o->headers = optarg; return 0;
 	case O_ID: o->identity = optarg; return 0;
-	case O_TIME: o->have_time = true; return parse_number(optarg, &o->time);
-	case O_EXPIRE: return parse_number(optarg, &o->expire);
+	case O_TIME: o->have_time = true; return cli_parse_count(optarg, &o->time);
+	case O_EXPIRE: return cli_parse_count(optarg, &o->expire);
 	case 'h': usage(stdout); exit(0);
 	default: return -1;
 	}
