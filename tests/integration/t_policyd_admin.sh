@@ -36,26 +36,9 @@ pd() { "$POLICYD_BIN" -c "$T/p.conf" "$@"; }
 # ask "STATE USER INSTANCE [RECIPIENT]"... : one kept-open connection;
 # prints one action per request.
 ask() {
-	"$PY" - "$PORT" "$@" <<'PYEOF'
-import socket, sys
-f = socket.create_connection(("127.0.0.1", int(sys.argv[1]))).makefile("rwb")
-for spec in sys.argv[2:]:
-    w = spec.split()
-    state, user, inst = w[:3]
-    rcpt = "recipient=%s\n" % w[3] if len(w) > 3 else ""
-    f.write(("request=smtpd_access_policy\nprotocol_state=%s\nprotocol_name=ESMTP\n"
-             "instance=%s\nsasl_username=%s\nsender=%s@example.org\n"
-             "client_address=203.0.113.5\nrecipient_count=1\n%s\n"
-             % (state, inst, user, user, rcpt)).encode())
-    f.flush()
-    out = []
-    while True:
-        line = f.readline()
-        if line in (b"\n", b""):
-            break
-        out.append(line.decode().strip())
-    print(" ".join(out) or "(closed)")
-PYEOF
+	local spec specs=()
+	for spec in "$@"; do specs+=("$PORT $spec"); done
+	"$PY" tests/integration/policyd/ask.py "${specs[@]}"
 }
 
 t_setup

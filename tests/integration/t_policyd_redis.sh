@@ -39,26 +39,7 @@ start_policyd() {
 # ask "PORT STATE USER INSTANCE" ... : one kept-open connection per port;
 # prints one action per request, in order.
 ask() {
-	"$PY" - "$@" <<'PYEOF'
-import socket, sys
-conns = {}
-for spec in sys.argv[1:]:
-    port, state, user, inst = spec.split()
-    if port not in conns:
-        conns[port] = socket.create_connection(("127.0.0.1", int(port))).makefile("rwb")
-    f = conns[port]
-    f.write(("request=smtpd_access_policy\nprotocol_state=%s\nprotocol_name=ESMTP\n"
-             "instance=%s\nsasl_username=%s\nclient_address=203.0.113.5\n"
-             "recipient_count=1\n\n" % (state, inst, user)).encode())
-    f.flush()
-    out = []
-    while True:
-        line = f.readline()
-        if line in (b"\n", b""):
-            break
-        out.append(line.decode().strip())
-    print(" ".join(out) or "(closed)")
-PYEOF
+	"$PY" tests/integration/policyd/ask.py "$@"
 }
 
 t_setup
