@@ -321,6 +321,10 @@ server:
 	cookie-secret-file: "$d/cookie.secret"
 	verbosity: 1
 	hide-version: yes
+	# every query comes from 127.0.0.1: NSD's response rate limiting
+	# (200/s by default) would drop answers and make lookups time out
+	rrl-ratelimit: 0
+	rrl-whitelist-ratelimit: 0
 remote-control:
 	control-enable: no
 EOF

@@ -76,7 +76,7 @@ sub cmd_verify {
         nameservers => ['127.0.0.1'],
         port        => $o{'dns-port'},
         recurse     => 0,
-        retry       => 1,
+        retry       => 3,
         tcp_timeout => 5,
         udp_timeout => 5,
     );
