@@ -19,7 +19,18 @@ OPT ?= -O2 -g
 WARN := -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wcast-qual -Wwrite-strings -Wvla \
 	-Wimplicit-fallthrough -Werror
-CPPFLAGS_ALL := -D_GNU_SOURCE -Ilib -Imilterd -Ipolicyd $(CPPFLAGS)
+# Include paths by layer: a folder sees its own headers and those of the
+# layers below it, never above (lib/util < lib/dns < lib/mail < programs).
+# tests/layering.sh checks that a wrong include fails to compile.
+INC_util := -Ilib/util
+INC_dns := $(INC_util) -Ilib/dns
+INC_mail := $(INC_dns) -Ilib/mail
+INC_milterd := $(INC_mail) -Imilterd
+INC_policyd := $(INC_util) -Ipolicyd
+INC_cli := $(INC_milterd) -Icli
+INC_tests := $(INC_milterd) -Ipolicyd
+
+CPPFLAGS_ALL := -D_GNU_SOURCE $(CPPFLAGS)
 ifeq ($(SANITIZE),1)
 BUILD := build/asan
 HARDEN := -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -32,72 +43,120 @@ HARDEN_LD := -pie -Wl,-z,relro,-z,now
 endif
 CFLAGS_ALL := -std=c17 $(OPT) $(WARN) $(HARDEN) $(CFLAGS)
 LDFLAGS_ALL := $(HARDEN_LD) $(LDFLAGS)
-LIBS := -lmilter -lunbound -lspf2 -lopendmarc -levent -lhiredis -lcrypto -lpthread
 
-LIB_SRC := $(sort $(wildcard lib/*.c))
+# External libraries, by the layer that needs them.
+LIBS_UTIL := -lpthread
+LIBS_DNS := -lunbound
+LIBS_MAIL := -lcrypto
+LIBS_PIPELINE := -lspf2 -lopendmarc
+LIBS_POLICY := -levent -lhiredis
+LIBS_MILTERD := $(LIBS_PIPELINE) $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
+LIBS_TESTS := $(LIBS_PIPELINE) $(LIBS_POLICY) $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
+
+UTIL_SRC := $(sort $(wildcard lib/util/*.c))
+DNS_SRC := $(sort $(wildcard lib/dns/*.c))
+MAIL_SRC := $(sort $(wildcard lib/mail/*.c))
 PIPE_SRC := $(filter-out milterd/main.c milterd/milter.c,$(sort $(wildcard milterd/*.c)))
 MILTERD_SRC := milterd/main.c milterd/milter.c
-POLICYD_LIB_SRC := $(filter-out policyd/main.c,$(sort $(wildcard policyd/*.c)))
+POLICY_SRC := $(filter-out policyd/main.c,$(sort $(wildcard policyd/*.c)))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-LIB_OBJ := $(call obj,$(LIB_SRC))
-PIPE_OBJ := $(call obj,$(PIPE_SRC)) $(call obj,$(POLICYD_LIB_SRC))
-PROGS := $(BUILD)/bin/cachet-milterd $(BUILD)/bin/cachet \
-	$(if $(wildcard policyd/main.c),$(BUILD)/bin/cachet-policyd)
+LIB_UTIL := $(BUILD)/lib/libcachet-util.a
+LIB_DNS := $(BUILD)/lib/libcachet-dns.a
+LIB_MAIL := $(BUILD)/lib/libcachet-mail.a
+LIB_PIPE := $(BUILD)/lib/libcachet-pipeline.a
+LIB_POLICY := $(BUILD)/lib/libcachet-policy.a
+# in link order: a library before the ones it uses
+LIBS_OURS_MILTERD := $(LIB_PIPE) $(LIB_MAIL) $(LIB_DNS) $(LIB_UTIL)
+LIBS_OURS_TESTS := $(LIB_PIPE) $(LIB_POLICY) $(LIB_MAIL) $(LIB_DNS) $(LIB_UTIL)
+
+PROGS := $(BUILD)/bin/cachet-milterd $(BUILD)/bin/cachet $(BUILD)/bin/cachet-policyd
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps run check unit asan-unit fuzz fuzz-run integration bench clean
+.PHONY: all deps run check unit asan-unit fuzz fuzz-run integration bench clean layering
 .DELETE_ON_ERROR:
 # keep objects of pattern-built programs (bench, tests) between runs
 .SECONDARY:
 
 all: $(PROGS)
 
+# Each folder compiles with its own layer's include path (see INC_*).
+$(BUILD)/obj/lib/util/%.o: INC = $(INC_util)
+$(BUILD)/obj/lib/dns/%.o: INC = $(INC_dns)
+$(BUILD)/obj/lib/mail/%.o: INC = $(INC_mail)
+$(BUILD)/obj/milterd/%.o: INC = $(INC_milterd)
+$(BUILD)/obj/policyd/%.o: INC = $(INC_policyd)
+$(BUILD)/obj/cli/%.o: INC = $(INC_cli)
+$(BUILD)/obj/tests/%.o: INC = $(INC_tests)
+$(BUILD)/obj/bench/%.o: INC = $(INC_tests)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+	$(CC) $(INC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
-$(BUILD)/lib/libcachet.a: $(LIB_OBJ) $(PIPE_OBJ)
+$(LIB_UTIL): $(call obj,$(UTIL_SRC))
+$(LIB_DNS): $(call obj,$(DNS_SRC))
+$(LIB_MAIL): $(call obj,$(MAIL_SRC))
+$(LIB_PIPE): $(call obj,$(PIPE_SRC))
+$(LIB_POLICY): $(call obj,$(POLICY_SRC))
+$(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/cachet-milterd: $(call obj,$(MILTERD_SRC)) $(BUILD)/lib/libcachet.a
+$(BUILD)/bin/cachet-milterd: $(call obj,$(MILTERD_SRC)) $(LIBS_OURS_MILTERD)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ -lmilter $(LIBS_MILTERD)
 
-$(BUILD)/bin/cachet-policyd: $(call obj,policyd/main.c) $(BUILD)/lib/libcachet.a
+$(BUILD)/bin/cachet-policyd: $(call obj,policyd/main.c) $(LIB_POLICY) $(LIB_UTIL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_POLICY) $(LIBS_UTIL)
 
-$(BUILD)/bin/cachet: $(call obj,$(CLI_SRC)) $(BUILD)/lib/libcachet.a
+$(BUILD)/bin/cachet: $(call obj,$(CLI_SRC)) $(LIBS_OURS_MILTERD)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MILTERD)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/t.o $(BUILD)/lib/libcachet.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/t.o $(LIBS_OURS_TESTS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_TESTS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/lib/libcachet.a
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_OURS_TESTS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_TESTS)
+
+# The layering test: the include graph, and a wrong include that must not compile.
+layering:
+	@tests/layering.sh "$(CC)" "$(INC_util)" "$(INC_dns)" "$(INC_mail)" "$(INC_policyd)"
 
 # Benchmarks: measured against peers in the same run, never pass/fail.
 bench: deps all $(BENCH_BINS)
 	BUILD=$(BUILD) bench/run.sh
 
-# libFuzzer targets (clang), with ASan+UBSan, linked against the sources
-# directly so they get the fuzzer's coverage instrumentation.
-FUZZ_CFLAGS := -std=c17 -O1 -g -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined -D_GNU_SOURCE -Ilib -Imilterd -Ipolicyd
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(PIPE_SRC) $(POLICYD_LIB_SRC)
+# libFuzzer targets (clang), with ASan+UBSan.  Every source is compiled
+# once with the fuzzer's coverage instrumentation (fuzzer-no-link) into
+# build/fuzz/obj, with its layer's include path; each target links them all.
+FUZZ_FLAGS := -std=c17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-D_GNU_SOURCE
+FUZZ_LIB_SRC := $(PIPE_SRC) $(POLICY_SRC) $(MAIL_SRC) $(DNS_SRC) $(UTIL_SRC)
+FUZZ_LIB_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIB_SRC))
+build/fuzz/obj/lib/util/%.o: INC = $(INC_util)
+build/fuzz/obj/lib/dns/%.o: INC = $(INC_dns)
+build/fuzz/obj/lib/mail/%.o: INC = $(INC_mail)
+build/fuzz/obj/milterd/%.o: INC = $(INC_milterd)
+build/fuzz/obj/policyd/%.o: INC = $(INC_policyd)
+build/fuzz/obj/tests/%.o: INC = $(INC_tests)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PIPE_SRC) $(POLICYD_LIB_SRC) $(LIBS)
+	clang $(INC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+build/fuzz/libfuzzcachet.a: $(FUZZ_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libfuzzcachet.a
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_TESTS)
 
 fuzz: $(FUZZ_BINS)
 

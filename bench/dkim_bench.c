@@ -14,7 +14,7 @@
  *  - sign: the per-message path of the dkim_sign check with the key loaded
  *    once: body hash, dkim_sign_select_headers, dkim_sign;
  *  - crypto-verify / crypto-sign: the public-key operation alone on a
- *    fixed header hash, made the way lib/dkim_crypto.c makes it (a fresh
+ *    fixed header hash, made the way lib/mail/dkim_crypto.c makes it (a fresh
  *    OpenSSL context per operation), for the "crypto share" column;
  *  - key-parse, sig-parse: dkim_key_parse and dkim_sig_parse alone;
  *  - header-hash: dkim_header_hash alone (the fields signed, canonicalized);
@@ -328,7 +328,7 @@ static void op_crypto_sign(struct bench_case *c)
 }
 
 /*
- * The public-key check alone, as lib/dkim_crypto.c does it: RSA PKCS#1
+ * The public-key check alone, as lib/mail/dkim_crypto.c does it: RSA PKCS#1
  * v1.5 over the SHA-256 DigestInfo, or PureEdDSA over the 32 hash bytes
  * (RFC 8463 3), each with a context made for the one operation.
  */

@@ -1,6 +1,6 @@
 /*
  * cachet-policyd's options (see pconf.h): one table row per option, read by
- * lib/conffile.c.  The types only the policy server needs live here: word
+ * lib/util/conffile.c.  The types only the policy server needs live here: word
  * lists and the structured, repeatable `Limit` rule, whose value reaches
  * us raw (quotes kept) so that text="..." may hold blanks.
  */

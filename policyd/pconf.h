@@ -1,6 +1,6 @@
 /*
  * Configuration of cachet-policyd: `Key value` lines read by the shared
- * engine (lib/conffile.h), so syntax, Include and error words are the
+ * engine (lib/util/conffile.h), so syntax, Include and error words are the
  * milter's.  Options are listed in doc/cachet-policyd.conf.5; the table in
  * pconf.c is the single list of them.
  *

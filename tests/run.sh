@@ -4,7 +4,7 @@
 # lines (diagnostics on "#" lines) and exits non-zero on failure; one that
 # exits non-zero without a "not ok" line (a crash) counts as one failure.
 #
-#   tests/run.sh [unit|asan|fuzz|integration]...   (default: all four)
+#   tests/run.sh [layering|unit|asan|fuzz|integration]...   (default: all)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
@@ -53,6 +53,10 @@ suite_fuzz() {
 	done
 }
 
+suite_layering() {
+	run_one "layering" make -s layering
+}
+
 suite_integration() {
 	local t
 	if [ "$(id -u)" -ne 0 ]; then
@@ -69,9 +73,10 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit asan fuzz integration)
+[ ${#suites[@]} -gt 0 ] || suites=(layering unit asan fuzz integration)
 for s in "${suites[@]}"; do
 	case $s in
+	layering) suite_layering ;;
 	unit) suite_unit build/tests unit ;;
 	asan) suite_unit build/asan/tests asan ;;
 	fuzz) suite_fuzz ;;

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for DKIM canonicalization (lib/dkim_canon.c).
+ * Fuzz target for DKIM canonicalization (lib/mail/dkim_canon.c).
  *
  * Byte 0 picks the body canonicalization and an l= (or none), byte 1 seeds
  * the chunk sizes; the rest is a body, hashed all at once, one byte at a

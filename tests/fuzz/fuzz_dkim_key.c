@@ -1,5 +1,5 @@
 /*
- * Fuzz target for DKIM key record parsing (lib/dkim_key.c): any bytes as
+ * Fuzz target for DKIM key record parsing (lib/mail/dkim_key.c): any bytes as
  * a TXT record; a key that parses must be usable in dkim_key_check_sig.
  */
 #include <stdint.h>

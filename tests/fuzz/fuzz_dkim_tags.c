@@ -1,6 +1,6 @@
 /*
  * Fuzz target for the DKIM tag-list parser and DKIM-Signature parsing
- * (lib/dkim_tags.c, lib/dkim_sig.c).  The input is a DKIM-Signature value.
+ * (lib/mail/dkim_tags.c, lib/mail/dkim_sig.c).  The input is a DKIM-Signature value.
  * Checks: every slice lies inside the input, the b= cut lies inside the
  * value, and a parsed signature's header hash can be computed.
  */

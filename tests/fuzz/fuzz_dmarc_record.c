@@ -1,7 +1,7 @@
 /*
- * Fuzz target: the DMARC record parser (lib/dmarc_record.c) and, on the
+ * Fuzz target: the DMARC record parser (lib/mail/dmarc_record.c) and, on the
  * same bytes read as a domain, the Public Suffix List lookup and A-label
- * conversion (lib/psl.c) against the installed list (loaded once).
+ * conversion (lib/mail/psl.c) against the installed list (loaded once).
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the header reader (lib/header.c) and hdr_unfold.
+ * Fuzz target for the header reader (lib/mail/header.c) and hdr_unfold.
  *
  * The first two bytes choose the limits (small ones, to reach every limit)
  * and a chunk pattern; the rest is the message.  It is read twice, all at

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for lib/zone.c: parses the input as a zone file, then asks
+ * Fuzz target for lib/dns/zone.c: parses the input as a zone file, then asks
  * the zone for a few names (fixed ones, and the first owner-looking word of
  * the input) of every type, so the lookup and CNAME-chasing paths run on
  * whatever the parser accepted.

@@ -1,5 +1,5 @@
 /*
- * Tests of lib/addr.c: RFC 5322 address lists (the cases DMARC depends on
+ * Tests of lib/mail/addr.c: RFC 5322 address lists (the cases DMARC depends on
  * first), their errors and limits, RFC 5321 paths, domain normalisation.
  */
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * Tests of lib/ar.c: finding the authserv-id of an Authentication-Results
+ * Tests of lib/mail/ar.c: finding the authserv-id of an Authentication-Results
  * value, comparing it with ours, and checking our own id.
  */
 #include <stdlib.h>

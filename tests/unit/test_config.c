@@ -1,5 +1,5 @@
 /*
- * Tests for lib/config.c: the defaults, every option type (good and bad
+ * Tests for milterd/config.c: the defaults, every option type (good and bad
  * values, with the exact error words), the line syntax (comments, quotes,
  * CRLF, limits, NUL bytes), Include (relative paths, cycles, depth) and the
  * reference count.  File fixtures live in tests/unit/data/config/, found

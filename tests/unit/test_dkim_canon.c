@@ -1,6 +1,6 @@
 /*
  * Tests for DKIM canonicalization and the streaming body hash
- * (lib/dkim_canon.c): RFC 6376 3.4.5 examples, body tables for both
+ * (lib/mail/dkim_canon.c): RFC 6376 3.4.5 examples, body tables for both
  * algorithms, the empty-body hashes of 3.4.3 / 3.4.4, chunking
  * independence and l=.
  */

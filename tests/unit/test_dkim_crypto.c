@@ -1,7 +1,7 @@
 /*
  * Tests for DKIM header hashing, verification and signing
- * (lib/dkim_crypto.c), on the RFC 8463 Appendix A vector in
- * tests/unit/data/dkim/ (messages read with lib/header.h's reader, keys
+ * (lib/mail/dkim_crypto.c), on the RFC 8463 Appendix A vector in
+ * tests/unit/data/dkim/ (messages read with lib/mail/header.h's reader, keys
  * from the zone file's records through dkim_key_parse).
  */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * Tests for DKIM key records and private key loading (lib/dkim_key.c).
+ * Tests for DKIM key records and private key loading (lib/mail/dkim_key.c).
  * Key data: the RFC 8463 A.1/A.2 keys in tests/unit/data/dkim/.
  */
 #include <fcntl.h>

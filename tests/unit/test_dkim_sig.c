@@ -1,5 +1,5 @@
 /*
- * Tests for DKIM-Signature parsing and validation (lib/dkim_sig.c).
+ * Tests for DKIM-Signature parsing and validation (lib/mail/dkim_sig.c).
  */
 #include <stdio.h>
 #include <string.h>

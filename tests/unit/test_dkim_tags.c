@@ -1,5 +1,5 @@
 /*
- * Tests for the DKIM tag-list parser and base64 (lib/dkim_tags.c).
+ * Tests for the DKIM tag-list parser and base64 (lib/mail/dkim_tags.c).
  */
 #include <stdio.h>
 #include <string.h>

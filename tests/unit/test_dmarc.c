@@ -1,5 +1,5 @@
 /*
- * Unit tests of DMARC: the record parser (lib/dmarc_record.c), identifier
+ * Unit tests of DMARC: the record parser (lib/mail/dmarc_record.c), identifier
  * alignment, and the dmarc check as a pipeline module (milterd/dmarc.c)
  * with stand-in "dkim_verify" and "spf" checks that report scripted
  * results, against the zone tests/unit/data/dmarc/test.zone.  Also the

@@ -1,5 +1,5 @@
 /*
- * Tests for lib/dns.c: the test-zone back end through the dns API (also
+ * Tests for lib/dns/dns.c: the test-zone back end through the dns API (also
  * from many threads), and the libunbound back end against a real
  * authoritative NSD that this program starts on loopback, in its own
  * temporary directory, and kills at the end.  The timeout test forwards to

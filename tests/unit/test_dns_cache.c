@@ -1,5 +1,5 @@
 /*
- * Unit tests of the in-process DNS answer cache (lib/dns_cache.c).
+ * Unit tests of the in-process DNS answer cache (lib/dns/dns_cache.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * Tests of the header reader (lib/header.c): every case is fed all at once,
+ * Tests of the header reader (lib/mail/header.c): every case is fed all at once,
  * one byte at a time and in random chunks, and the three transcripts must
  * agree with the expected one.  Also the limits, the stop paths, unfolding
  * and field-name validation.

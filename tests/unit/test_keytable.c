@@ -1,5 +1,5 @@
 /*
- * Tests for lib/dataset.c and lib/keytable.c: the data set forms, KeyTable
+ * Tests for lib/util/dataset.c and lib/mail/keytable.c: the data set forms, KeyTable
  * and SigningTable syntax and errors, OpenDKIM's lookup order for file:
  * tables, refile: patterns, "%" substitution, MultipleSignatures, the
  * algorithm field, the single-key form and the key file safety check.

@@ -1,5 +1,5 @@
 /*
- * Tests for lib/netlist.c: a table of (list, client address, client host
+ * Tests for lib/util/netlist.c: a table of (list, client address, client host
  * name, expected match), the parse errors with their words, the file form
  * (comments, errors naming file:line) and matching from a struct sockaddr.
  * File fixtures live in tests/unit/data/config/ (run from the top folder).

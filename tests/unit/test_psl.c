@@ -1,5 +1,5 @@
 /*
- * Unit tests of lib/psl.c: Debian's test_psl.txt cases (parsed at test time)
+ * Unit tests of lib/mail/psl.c: Debian's test_psl.txt cases (parsed at test time)
  * against the installed list, wildcard and exception rules of a small list,
  * Punycode conversion, and the load errors.
  */

@@ -1,5 +1,5 @@
 /*
- * Tests for lib/zone.c: the master-file reader (every syntax feature and
+ * Tests for lib/dns/zone.c: the master-file reader (every syntax feature and
  * every error, through zone_parse) and the lookups that answer from it.
  */
 #include <arpa/inet.h>

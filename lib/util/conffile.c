@@ -1,7 +1,7 @@
 /*
  * The configuration-file engine (see conffile.h): reading files, the line
  * syntax, Include, the shared value types and the error words.  A program's
- * options live in its own table (lib/config.c for the milter,
+ * options live in its own table (milterd/config.c for the milter,
  * policyd/pconf.c for the policy server); nothing here knows any option.
  * Defaults are applied by feeding the default text through the same parser
  * as the file, so a default can never be a value the file could not hold.

@@ -3,7 +3,7 @@
  * lives in one row of the table `options` below: its name, its type, its
  * default as it would be written in the file, and where it is stored in
  * struct config.  The engine that reads files (syntax, Include, the common
- * value types, the error words) is lib/conffile.c, shared with the policy
+ * value types, the error words) is lib/util/conffile.c, shared with the policy
  * server; the types only the milter needs (AuthservID) are here.
  *
  * Limits: those of conffile.h, plus CONFIG_MAX_NAMESERVERS and

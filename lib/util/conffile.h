@@ -1,6 +1,6 @@
 /*
  * The engine behind every `Key value` configuration file of cachet (the
- * milter's lib/config.c, the policy server's policyd/pconf.c): line syntax,
+ * milter's milterd/config.c, the policy server's policyd/pconf.c): line syntax,
  * quoting, comments, `Include`, the value types, defaults fed through the
  * same parsers as the file, and errors of the form "FILE:LINE: KEY: text".
  * A program describes its file with a schema: a table of options (name,

@@ -74,13 +74,13 @@ struct config {
 	enum on_error on_internal_error;	/* OnInternalError: tempfail|accept */
 	enum on_error on_header_limit;	/* OnHeaderLimit: reject|tempfail|accept */
 
-	/* limits on one message's header (see lib/header.h) */
+	/* limits on one message's header (see lib/mail/header.h) */
 	size_t max_header_count;	/* MaximumHeaderCount */
 	size_t max_header_size;		/* MaximumHeaderSize: one field, bytes */
 	size_t max_header_block;	/* MaximumHeaders: the whole header, bytes */
 	size_t max_line_length;		/* MaximumLineLength */
 
-	/* DNS (see lib/dns.h) */
+	/* DNS (see lib/dns/dns.h) */
 	char **nameservers;	/* Nameservers: "IP" or "IP@PORT", NULL-terminated; NULL = system */
 	char *test_dns_data;	/* TestDNSData: zone file answering every lookup, or NULL */
 	unsigned dns_timeout_ms;	/* DNSTimeout */
