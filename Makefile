@@ -14,6 +14,8 @@ DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 CC ?= cc
 BUILD ?= build
+# where `make fuzz` puts its objects and targets
+FUZZ_DIR ?= build/fuzz
 OPT ?= -O2 -g
 
 WARN := -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -76,7 +78,7 @@ LIBS_OURS_TESTS := $(LIB_PIPE) $(LIB_POLICY) $(LIB_MAIL) $(LIB_DNS) $(LIB_UTIL)
 
 PROGS := $(BUILD)/bin/cachet-milterd $(BUILD)/bin/cachet $(BUILD)/bin/cachet-policyd
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps run check unit asan-unit fuzz fuzz-run integration bench clean layering
@@ -139,23 +141,23 @@ bench: deps all $(BENCH_BINS)
 
 # libFuzzer targets (clang), with ASan+UBSan.  Every source is compiled
 # once with the fuzzer's coverage instrumentation (fuzzer-no-link) into
-# build/fuzz/obj, with its layer's include path; each target links them all.
+# $(FUZZ_DIR)/obj, with its layer's include path; each target links them all.
 FUZZ_FLAGS := -std=c17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-D_GNU_SOURCE
 FUZZ_LIB_SRC := $(PIPE_SRC) $(POLICY_SRC) $(MAIL_SRC) $(DNS_SRC) $(UTIL_SRC)
-FUZZ_LIB_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIB_SRC))
-build/fuzz/obj/lib/util/%.o: INC = $(INC_util)
-build/fuzz/obj/lib/dns/%.o: INC = $(INC_dns)
-build/fuzz/obj/lib/mail/%.o: INC = $(INC_mail)
-build/fuzz/obj/milterd/%.o: INC = $(INC_milterd)
-build/fuzz/obj/policyd/%.o: INC = $(INC_policyd)
-build/fuzz/obj/tests/%.o: INC = $(INC_tests)
-build/fuzz/obj/%.o: %.c
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC))
+$(FUZZ_DIR)/obj/lib/util/%.o: INC = $(INC_util)
+$(FUZZ_DIR)/obj/lib/dns/%.o: INC = $(INC_dns)
+$(FUZZ_DIR)/obj/lib/mail/%.o: INC = $(INC_mail)
+$(FUZZ_DIR)/obj/milterd/%.o: INC = $(INC_milterd)
+$(FUZZ_DIR)/obj/policyd/%.o: INC = $(INC_policyd)
+$(FUZZ_DIR)/obj/tests/%.o: INC = $(INC_tests)
+$(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(INC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
-build/fuzz/libfuzzcachet.a: $(FUZZ_LIB_OBJ)
+$(FUZZ_DIR)/libfuzzcachet.a: $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
-build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libfuzzcachet.a
+$(FUZZ_DIR)/%: $(FUZZ_DIR)/obj/tests/fuzz/%.o $(FUZZ_DIR)/libfuzzcachet.a
 	clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_TESTS)
 
 fuzz: $(FUZZ_BINS)
@@ -164,10 +166,10 @@ fuzz: $(FUZZ_BINS)
 FUZZ_SECONDS ?= 60
 fuzz-run: fuzz
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); \
-	  mkdir -p build/fuzz/corpus/$$n; \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    build/fuzz/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
+	    $(FUZZ_DIR)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
 
 deps:
 	@missing=""; for p in $(DEPS); do \
