@@ -140,13 +140,9 @@ static int load_keys(const struct config *cfg, struct sign_data *d, char **error
 		else
 			d->keys[i] = dkim_privkey_load_pem(e->key, strlen(e->key), &static_err);
 		if (d->keys[i] == NULL) {
-			*error_r = NULL;
-			struct buf b;
-			buf_init(&b, 0);
-			buf_printf(&b, "KeyTable key '%s' (line %u): %s", e->name, e->line,
-				   err != NULL ? err : static_err);
+			*error_r = xasprintf("KeyTable key '%s' (line %u): %s", e->name, e->line,
+					     err != NULL ? err : static_err);
 			free(err);
-			*error_r = buf_steal(&b);
 			return -1;
 		}
 	}

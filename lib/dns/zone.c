@@ -34,6 +34,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "compiler.h"
+#include "file.h"
 #include "xalloc.h"
 
 #define ZONE_MAX_LINE 16384
@@ -762,31 +763,16 @@ struct zone *zone_parse(const char *name, const char *text, size_t len, char **e
 
 struct zone *zone_load(const char *path, char **error_r)
 {
-	FILE *fp = fopen(path, "re");
-	struct buf b;
-	buf_init(&b, ZONE_MAX_FILE);
-	if (fp == NULL) {
-		buf_printf(&b, "%s: %s", path, strerror(errno));
-		*error_r = buf_steal(&b);
-		return NULL;
-	}
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		if (!buf_append(&b, chunk, n))
-			break;
-	bool bad = ferror(fp) || b.overflow;
-	fclose(fp);
-	if (bad) {
-		bool big = b.overflow;
-		buf_free(&b);
-		buf_printf(&b, "%s: %s", path,
-			   big ? "file larger than 64 MiB" : "read error");
-		*error_r = buf_steal(&b);
-		return NULL;
-	}
-	struct zone *z = zone_parse(path, b.p, b.len, error_r);
-	buf_free(&b);
+	struct buf data, why;
+	buf_init(&data, ZONE_MAX_FILE + 1);
+	buf_init(&why, 4096);
+	struct zone *z = NULL;
+	if (file_read_regular(path, ZONE_MAX_FILE, &data, &why))
+		z = zone_parse(path, data.p, data.len, error_r);
+	else
+		*error_r = buf_steal(&why);
+	buf_free(&why);
+	buf_free(&data);
 	return z;
 }
 

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "buf.h"
 #include "compiler.h"
 
@@ -93,7 +94,6 @@ struct parser {
 	bool have_peek;
 	const char *error;
 	struct addr_list *out;
-	size_t cap;		/* of out->v */
 };
 
 static struct tok tok_error(struct parser *p, const char *error)
@@ -359,16 +359,7 @@ static int add_addr(struct parser *p, const struct addr *a)
 	struct addr_list *l = p->out;
 	if (l->n >= ADDR_MAX_LIST)
 		return fail(p, "too many addresses");
-	if (l->n == p->cap) {
-		/* The arena cannot grow in place: double and copy. */
-		size_t cap = p->cap ? p->cap * 2 : 4;
-		struct addr *v = arena_alloc_array(p->a, cap, sizeof(*v));
-		if (l->n > 0)
-			memcpy(v, l->v, l->n * sizeof(*v));
-		l->v = v;
-		p->cap = cap;
-	}
-	l->v[l->n++] = *a;
+	*ARRAY_PUSH_ARENA(p->a, l) = *a;
 	return 0;
 }
 

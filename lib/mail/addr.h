@@ -33,6 +33,7 @@ struct addr {
 struct addr_list {
 	struct addr *v;
 	size_t n;		/* addresses (members of groups included) */
+	size_t cap;
 	size_t groups;		/* groups seen, even empty ones */
 };
 

@@ -229,10 +229,7 @@ struct dkim_privkey *dkim_privkey_load_pem(const char *pem, size_t len,
 
 static char *file_error(const char *path, const char *what)
 {
-	struct buf b;
-	buf_init(&b, 0);
-	buf_printf(&b, "key file %s: %s", path, what);
-	return buf_steal(&b);
+	return xasprintf("key file %s: %s", path, what);
 }
 
 static bool read_all(int fd, char *p, size_t len)

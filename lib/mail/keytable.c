@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "buf.h"
 #include "compiler.h"
 #include "log.h"
@@ -61,7 +62,7 @@ struct signtable {
 	enum dataset_type type;
 	char *origin;
 	struct sign_entry *v;
-	size_t n;
+	size_t n, cap;
 };
 
 /* Algorithm names of the optional fourth KeyTable field. */
@@ -303,13 +304,7 @@ static const char *parse_key_value(const char *value, struct keytable_entry *e, 
 
 static struct keytable_entry *keytable_add(struct keytable *kt)
 {
-	if (kt->n == kt->cap) {
-		kt->cap = kt->cap == 0 ? 16 : kt->cap * 2;
-		kt->v = xreallocarray(kt->v, kt->cap, sizeof(kt->v[0]));
-	}
-	struct keytable_entry *e = &kt->v[kt->n++];
-	memset(e, 0, sizeof(*e));
-	return e;
+	return ARRAY_PUSH(kt);
 }
 
 static struct keytable *keytable_from_dataset(const struct dataset *ds, char **error_r)
@@ -554,18 +549,12 @@ struct signtable *signtable_parse(enum dataset_type type, const char *origin, co
 
 /* ---- the single-key form ---- */
 
-static void simple_add(struct signtable *st, size_t *cap, const char *key, const char *name)
+static void simple_add(struct signtable *st, const char *key, const char *name)
 {
-	if (st->n == *cap) {
-		*cap = *cap == 0 ? 16 : *cap * 2;
-		st->v = xreallocarray(st->v, *cap, sizeof(st->v[0]));
-	}
-	struct sign_entry *e = &st->v[st->n];
+	struct sign_entry *e = ARRAY_PUSH(st);
 	e->key = xstrdup(key);
 	e->keyname = xstrdup(name);
-	e->identity = NULL;
-	e->line = 0;
-	e->order = st->n++;
+	e->order = st->n - 1;
 }
 
 struct signtable *signtable_simple(const char *domains, const char *selector,
@@ -595,7 +584,6 @@ struct signtable *signtable_simple(const char *domains, const char *selector,
 	struct signtable *st = xcalloc(1, sizeof(*st));
 	st->type = DATASET_FILE;
 	st->origin = xstrdup("Domain");
-	size_t cap = 0;
 	for (size_t i = 0; i < ds->n && err.len == 0; i++) {
 		const struct dataset_entry *d = &ds->v[i];
 		bool any = strcmp(d->key, "*") == 0;
@@ -615,12 +603,12 @@ struct signtable *signtable_simple(const char *domains, const char *selector,
 		e->key_is_file = true;
 		e->alg = KEYTABLE_ALG_AUTO;
 		e->line = d->line;
-		simple_add(st, &cap, e->name, e->name);
+		simple_add(st, e->name, e->name);
 		if (subdomains && !any) {
 			char *dotted = xmalloc(strlen(e->name) + 2);
 			dotted[0] = '.';
 			strcpy(dotted + 1, e->name);
-			simple_add(st, &cap, dotted, e->name);
+			simple_add(st, dotted, e->name);
 			free(dotted);
 		}
 	}

@@ -26,6 +26,7 @@
 
 #include "buf.h"
 #include "compiler.h"
+#include "file.h"
 #include "log.h"
 #include "netlist.h"
 #include "xalloc.h"
@@ -49,10 +50,7 @@ char *conffile_path_join(const char *dir, const char *rel)
 {
 	if (dir == NULL || rel[0] == '/')
 		return xstrdup(rel);
-	struct buf b;
-	buf_init(&b, 0);
-	buf_printf(&b, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", rel);
-	return buf_steal(&b);
+	return xasprintf("%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", rel);
 }
 
 /* The folder of path, or NULL when path has none (then: the cwd). */
@@ -518,10 +516,7 @@ static bool set_netlist(const struct conffile_option *o UNUSED, void *field, con
 	/* a relative file: is relative to the configuration file, like Include */
 	if (strncmp(value, "file:", 5) == 0 && value[5] != '/' && ctx->dir != NULL) {
 		char *path = conffile_path_join(ctx->dir, value + 5);
-		struct buf b;
-		buf_init(&b, 0);
-		buf_printf(&b, "file:%s", path);
-		spec = buf_steal(&b);
+		spec = xasprintf("file:%s", path);
 		free(path);
 	}
 	struct netlist *l = netlist_from_spec(spec != NULL ? spec : value, &error);
@@ -627,10 +622,12 @@ static void fail(struct load *ld, const struct src *s, const char *key, size_t k
 	if (ld->failed)
 		return;
 	ld->failed = true;
-	buf_puts(&ld->error, s->name);
-	if (s->line > 0)
-		buf_printf(&ld->error, ":%u", s->line);
-	buf_puts(&ld->error, ": ");
+	if (s->name[0] != '\0') {	/* "" for errors that name the file themselves */
+		buf_puts(&ld->error, s->name);
+		if (s->line > 0)
+			buf_printf(&ld->error, ":%u", s->line);
+		buf_puts(&ld->error, ": ");
+	}
 	if (key != NULL) {
 		int shown = key_len > CONFFILE_MAX_KEY_SHOWN ? CONFFILE_MAX_KEY_SHOWN : (int)key_len;
 		buf_printf(&ld->error, "%.*s%s: ", shown, key,
@@ -689,50 +686,6 @@ static const struct conffile_option *find_option(const struct conffile_schema *s
 	return NULL;
 }
 
-/*
- * Reads a whole regular file of at most `max` bytes into out, and its
- * identity (for cycle detection).  On failure appends the reason to why.
- * Refuses anything but a regular file before opening it for real, so a
- * FIFO or device cannot block or stream forever.
- */
-static bool read_file(const char *path, size_t max, struct buf *out, struct stat *st_r,
-		      struct buf *why)
-{
-	if (stat(path, st_r) < 0) {
-		buf_printf(why, "cannot open: %s", strerror(errno));
-		return false;
-	}
-	if (!S_ISREG(st_r->st_mode)) {
-		buf_puts(why, "not a regular file");
-		return false;
-	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		buf_printf(why, "cannot open: %s", strerror(errno));
-		return false;
-	}
-	bool ok = fstat(fd, st_r) == 0 && S_ISREG(st_r->st_mode);
-	if (!ok)
-		buf_puts(why, "not a regular file");
-	char chunk[8192];
-	while (ok) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			buf_printf(why, "cannot read: %s", strerror(errno));
-			ok = false;
-		} else if (n == 0) {
-			break;
-		} else if (out->len + (size_t)n > max || !buf_append(out, chunk, (size_t)n)) {
-			buf_printf(why, "larger than %zu bytes", max);
-			ok = false;
-		}
-	}
-	close(fd);
-	return ok;
-}
-
 static void parse_text(struct load *ld, struct src *s, const char *text, size_t len);
 
 static void include_file(struct load *ld, const struct src *s, const char *value)
@@ -743,8 +696,8 @@ static void include_file(struct load *ld, const struct src *s, const char *value
 	struct stat st;
 	buf_init(&data, CONFFILE_MAX_FILE + 1);
 	buf_init(&why, 4096);
-	if (!read_file(path, CONFFILE_MAX_FILE, &data, &st, &why)) {
-		fail(ld, s, key, strlen(key), "%s: %s", path, why.p);
+	if (!file_read_stat(path, CONFFILE_MAX_FILE, &data, &st, &why)) {
+		fail(ld, s, key, strlen(key), "%s", why.p);
 		goto out;
 	}
 	for (size_t i = 0; i < ld->depth; i++) {
@@ -985,8 +938,10 @@ void *conffile_load(const struct conffile_schema *sc, const char *path, char **e
 	struct src s = { path, NULL, 0 };
 	buf_init(&data, CONFFILE_MAX_FILE + 1);
 	buf_init(&why, 4096);
-	if (!read_file(path, CONFFILE_MAX_FILE, &data, &st, &why)) {
-		fail(&ld, &s, NULL, 0, "%s", why.p);
+	if (!file_read_stat(path, CONFFILE_MAX_FILE, &data, &st, &why)) {
+		/* the error names the file already */
+		struct src bare = { "", NULL, 0 };
+		fail(&ld, &bare, NULL, 0, "%s", why.p);
 	} else {
 		char *dir = path_dir(path);
 		s.dir = dir;

@@ -16,6 +16,7 @@
  */
 #include "dataset.h"
 
+#include "array.h"
 #include "file.h"
 
 #include <errno.h>
@@ -87,7 +88,7 @@ static struct slice trim(const char *p, size_t len)
 }
 
 /* Adds an entry; false (with words in err) when a limit is reached. */
-static bool add_entry(struct dataset *ds, size_t *cap, struct slice key, struct slice value,
+static bool add_entry(struct dataset *ds, struct slice key, struct slice value,
 		      bool has_value, unsigned line, struct buf *err)
 {
 	if (key.len > DATASET_MAX_KEY) {
@@ -98,11 +99,7 @@ static bool add_entry(struct dataset *ds, size_t *cap, struct slice key, struct 
 		buf_printf(err, "more than %u entries", DATASET_MAX_ENTRIES);
 		return false;
 	}
-	if (ds->n == *cap) {
-		*cap = *cap == 0 ? 16 : *cap * 2;
-		ds->v = xreallocarray(ds->v, *cap, sizeof(ds->v[0]));
-	}
-	struct dataset_entry *e = &ds->v[ds->n++];
+	struct dataset_entry *e = ARRAY_PUSH(ds);
 	e->key = xstrndup(key.p, key.len);
 	e->value = has_value ? xstrndup(value.p, value.len) : NULL;
 	e->line = line;
@@ -110,7 +107,7 @@ static bool add_entry(struct dataset *ds, size_t *cap, struct slice key, struct 
 }
 
 /* One line of a file: comment, key, white space, value. */
-static bool parse_line(struct dataset *ds, size_t *cap, const char *p, size_t len,
+static bool parse_line(struct dataset *ds, const char *p, size_t len,
 		       unsigned line, struct buf *err)
 {
 	if (len > DATASET_MAX_LINE) {
@@ -132,19 +129,18 @@ static bool parse_line(struct dataset *ds, size_t *cap, const char *p, size_t le
 	while (k < s.len && !is_ws(s.p[k]))
 		k++;
 	struct slice value = trim(s.p + k, s.len - k);
-	return add_entry(ds, cap, slice_make(s.p, k), value, value.len > 0, line, err);
+	return add_entry(ds, slice_make(s.p, k), value, value.len > 0, line, err);
 }
 
 static bool parse_lines(struct dataset *ds, const char *text, size_t len, struct buf *err,
 			unsigned *line_r)
 {
-	size_t cap = 0;
 	const char *p = text, *end = text + len;
 	for (unsigned line = 1; p < end; line++) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		*line_r = line;
-		if (!parse_line(ds, &cap, p, n, line, err))
+		if (!parse_line(ds, p, n, line, err))
 			return false;
 		p += n + 1;
 	}
@@ -155,7 +151,6 @@ static bool parse_lines(struct dataset *ds, const char *text, size_t len, struct
 static bool parse_csl(struct dataset *ds, const char *text, size_t len, struct buf *err,
 		      unsigned *line_r)
 {
-	size_t cap = 0;
 	const char *p = text, *end = text + len;
 	unsigned pos = 0;
 	while (p <= end) {
@@ -180,7 +175,7 @@ static bool parse_csl(struct dataset *ds, const char *text, size_t len, struct b
 			buf_puts(err, "expected KEY=VALUE, found no key before '='");
 			return false;
 		}
-		if (key.len > 0 && !add_entry(ds, &cap, key, value, eq != NULL, pos, err))
+		if (key.len > 0 && !add_entry(ds, key, value, eq != NULL, pos, err))
 			return false;
 		if (comma == NULL)
 			break;

@@ -50,7 +50,7 @@ struct dataset {
 	enum dataset_type type;
 	char *origin;	/* the file's path; "csl" for a list */
 	struct dataset_entry *v;
-	size_t n;
+	size_t n, cap;
 };
 
 /*

@@ -11,14 +11,20 @@
 
 bool file_read_regular(const char *path, size_t max, struct buf *out, struct buf *err)
 {
+	struct stat st;
+	return file_read_stat(path, max, out, &st, err);
+}
+
+bool file_read_stat(const char *path, size_t max, struct buf *out, struct stat *st_r,
+		    struct buf *err)
+{
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		buf_printf(err, "%s: cannot open: %s", path, strerror(errno));
 		return false;
 	}
-	struct stat st;
-	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	bool ok = fstat(fd, st_r) == 0 && S_ISREG(st_r->st_mode);
 	if (!ok)
 		buf_printf(err, "%s: not a regular file", path);
 	char chunk[8192];

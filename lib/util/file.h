@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 
@@ -17,5 +18,12 @@
  * ..." or "PATH: larger than MAX bytes".
  */
 bool file_read_regular(const char *path, size_t max, struct buf *out, struct buf *err);
+
+/*
+ * The same, also giving the file's identity in *st_r (device and inode:
+ * what Include uses to find cycles).
+ */
+bool file_read_stat(const char *path, size_t max, struct buf *out, struct stat *st_r,
+		    struct buf *err);
 
 #endif

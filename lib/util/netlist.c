@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "buf.h"
 #include "file.h"
 #include "compiler.h"
@@ -271,11 +272,7 @@ static bool add_entry(struct netlist *l, const char *tok, size_t len, struct buf
 		buf_printf(err, "entry \"%.*s\": %s", (int)len, tok, why);
 		return false;
 	}
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		l->v = xreallocarray(l->v, l->cap, sizeof(l->v[0]));
-	}
-	l->v[l->n++] = e;
+	*ARRAY_PUSH(l) = e;
 	return true;
 }
 

@@ -7,7 +7,10 @@
 #ifndef CACHET_XALLOC_H
 #define CACHET_XALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
+
+#include "compiler.h"
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
@@ -16,5 +19,8 @@ void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t count, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* A new string formatted like printf. */
+char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) PRINTF(1, 0);
 
 #endif

@@ -320,7 +320,7 @@ static void test_bad_options_fail_dns_new(void)
 		{ { .nameservers = no_ns }, "dns: Nameservers: the list is empty" },
 		{ { .timeout_ms = 600001 }, "dns: timeout 600001 ms is more than 600000" },
 		{ { .test_zone = "/nonexistent.zone" },
-		  "/nonexistent.zone: No such file or directory" },
+		  "/nonexistent.zone: cannot open: No such file or directory" },
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		char *error = NULL;

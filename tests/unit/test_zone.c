@@ -512,7 +512,7 @@ static void test_load_errors_name_the_file(void)
 	error = NULL;
 	z = zone_load("/nonexistent/x.zone", &error);
 	T_CHECK(z == NULL);
-	T_EQ_STR(error, "/nonexistent/x.zone: No such file or directory");
+	T_EQ_STR(error, "/nonexistent/x.zone: cannot open: No such file or directory");
 	free(error);
 }
 
