@@ -50,10 +50,11 @@ LDFLAGS_ALL := $(HARDEN_LD) $(LDFLAGS)
 LIBS_UTIL := -lpthread
 LIBS_DNS := -lunbound
 LIBS_MAIL := -lcrypto
-LIBS_PIPELINE := -lspf2 -lopendmarc
+LIBS_PIPELINE := -lspf2
 LIBS_POLICY := -levent -lhiredis
 LIBS_MILTERD := $(LIBS_PIPELINE) $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
-LIBS_TESTS := $(LIBS_PIPELINE) $(LIBS_POLICY) $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
+# the unit tests also run libopendmarc, as a differential check of DMARC
+LIBS_TESTS := $(LIBS_PIPELINE) -lopendmarc $(LIBS_POLICY) $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
 
 UTIL_SRC := $(sort $(wildcard lib/util/*.c))
 DNS_SRC := $(sort $(wildcard lib/dns/*.c))
@@ -111,9 +112,12 @@ $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# libmilter from its static archive, its sigwait() wrapped: SIGHUP reloads
+# instead of stopping the milter (see milterd/milter.c).
 $(BUILD)/bin/cachet-milterd: $(call obj,$(MILTERD_SRC)) $(LIBS_OURS_MILTERD)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ -lmilter $(LIBS_MILTERD)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -Wl,--wrap=sigwait -o $@ $^ -l:libmilter.a \
+		$(LIBS_MILTERD)
 
 $(BUILD)/bin/cachet-policyd: $(call obj,policyd/main.c) $(LIB_POLICY) $(LIB_UTIL)
 	@mkdir -p $(dir $@)

@@ -15,7 +15,7 @@
 #include "check.h"
 #include "cli.h"
 #include "config.h"
-#include "header.h"
+#include "feed.h"
 #include "json.h"
 #include "log.h"
 #include "pipeline.h"
@@ -183,66 +183,9 @@ static struct runtime *make_runtime(const struct check_opts *o)
 	return rt;
 }
 
-/* The reader's callbacks hand the message to the pipeline. */
-static bool on_field(void *ctx, const char *name, size_t name_len, const char *value,
-		     size_t value_len)
-{
-	struct msg *m = ctx;
-	char *n = arena_memdup(m->arena, name, name_len);
-	pipeline_header(m, n, value, value_len);
-	return true;
-}
-
-static bool on_eoh(void *ctx)
-{
-	pipeline_eoh(ctx);
-	return true;
-}
-
-static bool on_body(void *ctx, const uint8_t *data, size_t len)
-{
-	pipeline_body(ctx, data, len);
-	return true;
-}
-
-/* Reads the message into the pipeline.  Returns 0, or -1 if unreadable. */
-static int feed(struct msg *m, const char *input)
-{
-	FILE *f = strcmp(input, "-") == 0 ? stdin : fopen(input, "rb");
-	if (f == NULL) {
-		fprintf(stderr, "cachet check: %s: %s\n", input, strerror(errno));
-		return -1;
-	}
-	const struct config *cfg = m->conn->rt->cfg;
-	struct hdr_limits limits = { cfg->max_header_count, cfg->max_header_size,
-				     cfg->max_header_block, cfg->max_line_length };
-	struct hdr_callbacks cb = { on_field, on_eoh, on_body };
-	struct hdr_reader *r = hdr_reader_new(&limits, &cb, m);
-	uint8_t chunk[65536];
-	size_t n;
-	enum hdr_error e = HDR_OK;
-	while (e == HDR_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		e = hdr_reader_feed(r, chunk, n);
-	int rc = ferror(f) ? -1 : 0;
-	if (rc < 0)
-		fprintf(stderr, "cachet check: %s: read error\n", input);
-	if (e == HDR_OK)
-		e = hdr_reader_finish(r);
-	pipeline_header_limit(m, e);
-	if (!m->eoh_done)
-		pipeline_eoh(m);
-	hdr_reader_free(&r);
-	if (f != stdin)
-		fclose(f);
-	return rc;
-}
-
 static bool check_enabled(const struct runtime *rt, const char *name)
 {
-	for (size_t i = 0; i < rt->n_checks; i++)
-		if (strcmp(rt->checks[i]->name, name) == 0)
-			return rt->checks[i]->enabled == NULL || rt->checks[i]->enabled(rt->cfg);
-	return false;
+	return runtime_check(rt, name) != NULL;
 }
 
 /* Value of `key=` in a props string ("header.d=x header.s=y"), or NULL. */
@@ -294,14 +237,14 @@ static void json_method(struct buf *b, struct msg *m, size_t k)
 	bool list = report_methods[k].list, any = false;
 	json_put_string(b, report_methods[k].method);
 	buf_puts(b, list ? ":[" : ":");
-	for (size_t i = 0; i < v->n_results; i++) {
-		if (strcmp(v->results[i].method, report_methods[k].method) != 0)
+	for (size_t i = 0; i < v->results.n; i++) {
+		if (strcmp(v->results.v[i].method, report_methods[k].method) != 0)
 			continue;
 		if (any && !list)
 			break;
 		if (any)
 			buf_putc(b, ',');
-		json_result(b, m->arena, &v->results[i], list);
+		json_result(b, m->arena, &v->results.v[i], list);
 		any = true;
 	}
 	if (!any) {
@@ -357,8 +300,8 @@ static void print_text(struct msg *m, const struct eom_result *r)
 	printf("; origin: %s\n", m->internal ? "internal" : "external");
 	for (size_t k = 0; k < ARRAY_LEN(report_methods); k++) {
 		bool any = false;
-		for (size_t i = 0; i < v->n_results; i++) {
-			const struct ar_result *res = &v->results[i];
+		for (size_t i = 0; i < v->results.n; i++) {
+			const struct ar_result *res = &v->results.v[i];
 			if (strcmp(res->method, report_methods[k].method) != 0)
 				continue;
 			any = true;
@@ -388,8 +331,12 @@ static int run(const struct check_opts *o, struct runtime *rt)
 		m->now = (time_t)o->now;
 	for (size_t i = 0; i < o->n_rcpts; i++)
 		pipeline_rcpt(m, o->rcpts[i]);
-	int rc = feed(m, o->input);
-	if (rc == 0) {
+	char *error = NULL;
+	int rc = feed_file(m, o->input, &error);
+	if (rc < 0) {
+		fprintf(stderr, "cachet check: %s\n", error);
+		free(error);
+	} else {
 		const struct eom_result *r = pipeline_eom(m);
 		if (o->json)
 			print_json(m, r);

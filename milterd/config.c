@@ -1,10 +1,13 @@
 /*
  * Configuration of the milter (see config.h).  Everything about an option
- * lives in one row of the table `options` below: its name, its type, its
- * default as it would be written in the file, and where it is stored in
- * struct config.  The engine that reads files (syntax, Include, the common
- * value types, the error words) is lib/util/conffile.c, shared with the policy
- * server; the types only the milter needs (AuthservID) are here.
+ * of the daemon or the pipeline lives in one row of the table `options`
+ * below: its name, its type, its default as it would be written in the
+ * file, and where it is stored in struct config.  Each check's options are
+ * a table of its own in the check's file (check.h); one load reads them
+ * all from the same file, as fragments (conffile_load_multi).  The engine
+ * that reads files (syntax, Include, the common value types, the error
+ * words) is lib/util/conffile.c, shared with the policy server; the types
+ * only the milter needs (AuthservID) are here.
  *
  * Limits: those of conffile.h, plus CONFIG_MAX_NAMESERVERS and
  * CONFIG_MAX_AUTHSERV_ID.
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "check.h"
 #include "compiler.h"
 #include "conffile.h"
 #include "netlist.h"
@@ -26,6 +30,8 @@
 
 #define CONFIG_MAX_NAMESERVERS CONFFILE_MAX_NAMESERVERS
 #define CONFIG_MAX_AUTHSERV_ID 255
+/* checks with options of their own in one table */
+#define CONFIG_MAX_CHECKS 64
 
 _Static_assert(CONFIG_MAX_INCLUDE_DEPTH == CONFFILE_MAX_INCLUDE_DEPTH,
 	       "config.h and conffile.h agree on the Include depth");
@@ -111,39 +117,8 @@ static const struct conffile_bounds line_length_bounds = { 1000, (size_t)16 << 2
 /* under Postfix's milter_command_timeout of 30 s, or the MTA gives up first */
 static const struct conffile_bounds dns_timeout_bounds = { 100, 25000 };
 
-static const struct conffile_bounds max_signatures_bounds = { 1, 64 };
-/* RFC 8301 3.2: keys under 1024 bits never verify, whatever is configured */
-static const struct conffile_bounds key_bits_bounds = { 1024, 8192 };
-static const struct conffile_bounds clock_skew_bounds = { 0, 86400000 };
-static const struct conffile_bounds signature_ttl_bounds = { 0, 30ULL * 86400000 };
-
-static const struct conffile_name_value canon_names[] = {
-	{ "simple", CANON_PAIR(CANON_SIMPLE, CANON_SIMPLE) },
-	{ "relaxed", CANON_PAIR(CANON_RELAXED, CANON_SIMPLE) },
-	{ "simple/simple", CANON_PAIR(CANON_SIMPLE, CANON_SIMPLE) },
-	{ "simple/relaxed", CANON_PAIR(CANON_SIMPLE, CANON_RELAXED) },
-	{ "relaxed/simple", CANON_PAIR(CANON_RELAXED, CANON_SIMPLE) },
-	{ "relaxed/relaxed", CANON_PAIR(CANON_RELAXED, CANON_RELAXED) },
-	{ NULL, 0 },
-};
-static const struct conffile_name_value sign_alg_names[] = {
-	{ "rsa-sha256", SIGN_RSA_SHA256 },
-	{ "ed25519-sha256", SIGN_ED25519_SHA256 },
-	{ NULL, 0 },
-};
-
-static const struct conffile_bounds spf_timeout_bounds = { 100, 25000 };
-
-static const struct conffile_name_value dmarc_quarantine_names[] = {
-	{ "hold", DMARC_QUARANTINE_HOLD },
-	{ "header", DMARC_QUARANTINE_HEADER },
-	{ NULL, 0 },
-};
-static const struct conffile_name_value dmarc_temperror_names[] = {
-	{ "accept", ON_ERROR_ACCEPT },
-	{ "tempfail", ON_ERROR_TEMPFAIL },
-	{ NULL, 0 },
-};
+/* 0: straight to a file; a message in memory costs its size in RSS */
+static const struct conffile_bounds spool_memory_bounds = { 0, (size_t)64 << 20 };
 
 static const struct conffile_name_value mode_letters[] = {
 	{ "s", MODE_SIGN },
@@ -162,17 +137,16 @@ static const struct conffile_name_value on_header_limit_names[] = {
 	{ NULL, 0 },
 };
 
-#define OPT(name, type, def, field, extra)                                      \
-	{ name, type, def, offsetof(struct config, field),                        \
-	  sizeof(((struct config *)0)->field), extra }
+#define OPT(name, type, def, field, extra) CONFFILE_OPT(struct config, name, type, def, field, extra)
 
 /*
- * The options.  To add one: add its field to struct config (config.h), a
- * row here (name as OpenDKIM spells it when the meaning is the same; the
- * default as it would be written in the file, or NULL), and a .TP entry in
- * doc/cachet.conf.5.  A new kind of value gets a T_ type and a row in
- * `types` below.  config_defaults() checks the table (field sizes, unique
- * names, parsable defaults) and aborts on a mistake.
+ * The options of the daemon and the pipeline.  To add one: add its field
+ * to struct config (config.h), a row here (name as OpenDKIM spells it when
+ * the meaning is the same; the default as it would be written in the file,
+ * or NULL), and a .TP entry in doc/cachet.conf.5.  An option of one check
+ * goes in that check's own table instead.  The engine checks every table
+ * on first use (field sizes, names unique across all of them, parsable
+ * defaults) and aborts on a mistake.
  */
 static const struct conffile_option options[] = {
 	/* daemon */
@@ -198,71 +172,103 @@ static const struct conffile_option options[] = {
 	OPT("Nameservers", T_ADDR_LIST, NULL, nameservers, NULL),
 	OPT("TestDNSData", T_PATH, NULL, test_dns_data, NULL),
 	OPT("DNSTimeout", T_DURATION, "5s", dns_timeout_ms, &dns_timeout_bounds),
-	/* DKIM verification */
-	OPT("MaximumSignaturesToVerify", T_UINT, "8", max_signatures, &max_signatures_bounds),
-	OPT("MinimumKeyBits", T_UINT, "1024", minimum_key_bits, &key_bits_bounds),
-	OPT("ClockSkew", T_DURATION, "300s", clock_skew_ms, &clock_skew_bounds),
-	/* DKIM signing */
-	OPT("KeyTable", T_STRING, NULL, key_table, NULL),
-	OPT("SigningTable", T_STRING, NULL, signing_table, NULL),
-	OPT("Domain", T_STRING, NULL, domain, NULL),
-	OPT("Selector", T_STRING, NULL, selector, NULL),
-	OPT("KeyFile", T_PATH, NULL, key_file, NULL),
-	OPT("Canonicalization", T_ENUM, "relaxed/relaxed", canonicalization, canon_names),
-	OPT("SignatureAlgorithm", T_ENUM, "rsa-sha256", signature_algorithm, sign_alg_names),
-	OPT("SignHeaders", T_STRING, NULL, sign_headers, NULL),
-	OPT("OversignHeaders", T_STRING, NULL, oversign_headers, NULL),
-	OPT("MultipleSignatures", T_BOOL, "no", multiple_signatures, NULL),
-	OPT("SubDomains", T_BOOL, "no", subdomains, NULL),
-	OPT("RequireSafeKeys", T_BOOL, "yes", require_safe_keys, NULL),
-	OPT("SignatureTTL", T_DURATION, "0", signature_ttl_ms, &signature_ttl_bounds),
-	/* SPF */
-	OPT("SPF", T_BOOL, "yes", spf, NULL),
-	OPT("SPFRejectFail", T_BOOL, "no", spf_reject_fail, NULL),
-	OPT("AddReceivedSPF", T_BOOL, "no", add_received_spf, NULL),
-	OPT("SPFTimeout", T_DURATION, "10s", spf_timeout_ms, &spf_timeout_bounds),
-	/* DMARC */
-	OPT("DMARC", T_BOOL, "yes", dmarc, NULL),
-	OPT("DMARCEnforce", T_BOOL, "yes", dmarc_enforce, NULL),
-	OPT("PublicSuffixList", T_STRING, "/usr/share/publicsuffix/public_suffix_list.dat",
-	    public_suffix_list, NULL),
-	OPT("RejectMultiFrom", T_BOOL, "yes", reject_multi_from, NULL),
-	OPT("DMARCQuarantine", T_ENUM, "hold", dmarc_quarantine, dmarc_quarantine_names),
-	OPT("DMARCTrustedForwarders", T_NETLIST, NULL, dmarc_trusted_forwarders, NULL),
-	OPT("DMARCOnTempError", T_ENUM, "accept", dmarc_on_temperror, dmarc_temperror_names),
+	/* the spool */
+	OPT("SpoolMemoryLimit", T_SIZE, "1m", spool_memory_limit, &spool_memory_bounds),
+	OPT("SpoolDirectory", T_STRING, "/var/tmp", spool_directory, NULL),
 };
 
 #define N_OPTIONS ARRAY_LEN(options)
 
 static const struct conffile_schema schema = { options, N_OPTIONS, sizeof(struct config) };
 
-/* Sets what the table does not hold: the reference count and the name. */
-static struct config *finish(struct config *c, const char *name)
+/* The fragments of a load: ours, then those of the checks that have options. */
+struct frags {
+	const struct conffile_schema *v[1 + CONFIG_MAX_CHECKS];
+	size_t check_of[1 + CONFIG_MAX_CHECKS];	/* fragment -> index in the table */
+	size_t n;
+};
+
+static void frags_of(const struct check *const *checks, size_t n, struct frags *f)
 {
-	if (c != NULL) {
-		c->refcount = 1;
-		c->path = xstrdup(name);
+	ASSERT(n <= CONFIG_MAX_CHECKS);
+	f->v[0] = &schema;
+	f->n = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (checks[i]->options == NULL)
+			continue;
+		f->check_of[f->n] = i;
+		f->v[f->n++] = checks[i]->options;
 	}
+}
+
+/*
+ * Turns the loaded fragments into the snapshot: ours is struct config, the
+ * others go to check_opts by check.
+ */
+static struct config *finish(void **objs, const struct frags *f, const struct check *const *checks,
+			     size_t n, const char *name)
+{
+	if (objs == NULL)
+		return NULL;
+	struct config *c = objs[0];
+	c->refcount = 1;
+	c->path = xstrdup(name);
+	c->checks = checks;
+	c->n_checks = n;
+	c->check_opts = xcalloc(n + 1, sizeof(void *));
+	for (size_t k = 1; k < f->n; k++)
+		c->check_opts[f->check_of[k]] = objs[k];
+	free(objs);
 	return c;
+}
+
+struct config *config_parse_with(const char *name, const char *text, size_t len,
+				 const struct check *const *checks, size_t n, char **error_r)
+{
+	struct frags f;
+	frags_of(checks, n, &f);
+	return finish(conffile_parse_multi(f.v, f.n, name, text, len, error_r), &f, checks, n, name);
+}
+
+struct config *config_load_with(const char *path, const struct check *const *checks, size_t n,
+				char **error_r)
+{
+	struct frags f;
+	frags_of(checks, n, &f);
+	return finish(conffile_load_multi(f.v, f.n, path, error_r), &f, checks, n, path);
 }
 
 struct config *config_parse(const char *name, const char *text, size_t len, char **error_r)
 {
-	return finish(conffile_parse(&schema, name, text, len, error_r), name);
+	return config_parse_with(name, text, len, check_table, check_table_len, error_r);
 }
 
 struct config *config_load(const char *path, char **error_r)
 {
-	return finish(conffile_load(&schema, path, error_r), path);
+	return config_load_with(path, check_table, check_table_len, error_r);
 }
 
 struct config *config_defaults(void)
 {
-	struct config *c = finish(conffile_defaults(&schema), "(defaults)");
+	struct frags f;
+	frags_of(check_table, check_table_len, &f);
+	struct config *c = finish(conffile_defaults_multi(f.v, f.n), &f, check_table,
+				  check_table_len, "(defaults)");
 	/* the only default that can fail; config.h promises it is never NULL */
 	if (c->authserv_id == NULL)
 		c->authserv_id = xstrdup("localhost");
 	return c;
+}
+
+const struct conffile_schema *config_schema(void)
+{
+	return &schema;
+}
+
+const void *config_check_options(const struct config *c, const char *name)
+{
+	ptrdiff_t i = check_table_find(c->checks, c->n_checks, name);
+	return i >= 0 ? c->check_opts[i] : NULL;
 }
 
 struct config *config_ref(struct config *c)
@@ -283,6 +289,13 @@ void config_unref(struct config **cp)
 	ASSERT(n >= 0);
 	if (n > 0)
 		return;
+	for (size_t i = 0; i < c->n_checks; i++) {
+		if (c->check_opts[i] == NULL)
+			continue;
+		conffile_drop(c->checks[i]->options, c->check_opts[i]);
+		free(c->check_opts[i]);
+	}
+	free(c->check_opts);
 	conffile_drop(&schema, c);
 	free(c->path);
 	free(c);

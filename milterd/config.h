@@ -10,8 +10,10 @@
  *
  *	conf/cachet.conf:12: Socket: expected inet:PORT@ADDR, inet6:... or local:PATH
  *
- * Every option is documented in doc/cachet.conf.5; the table in config.c is
- * the single list of them (name, type, default, where it is stored).
+ * Every option is documented in doc/cachet.conf.5.  The options of the
+ * daemon and of the pipeline itself are the table in config.c; each check
+ * owns its own options (a schema fragment in its own file, see check.h),
+ * read from the same file: one file, one set of names, the same errors.
  *
  * libmilter runs a thread per connection, so a loaded configuration is never
  * changed: a reload builds a new one and swaps it whole; holders drop theirs
@@ -23,7 +25,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conffile.h"
 #include "netlist.h"
+
+struct check;
 
 #define CONFIG_MAX_INCLUDE_DEPTH 8
 
@@ -31,23 +36,6 @@ enum on_error {
 	ON_ERROR_TEMPFAIL,
 	ON_ERROR_ACCEPT,
 	ON_ERROR_REJECT,
-};
-
-/* Canonicalization: (header << 1) | body, each CANON_SIMPLE or CANON_RELAXED. */
-#define CANON_SIMPLE 0
-#define CANON_RELAXED 1
-#define CANON_PAIR(h, b) ((h) << 1 | (b))
-
-/* SignatureAlgorithm */
-enum sign_alg {
-	SIGN_RSA_SHA256,
-	SIGN_ED25519_SHA256,
-};
-
-/* DMARCQuarantine: what p=quarantine does to a failing message */
-enum dmarc_quarantine {
-	DMARC_QUARANTINE_HOLD,		/* the MTA's quarantine (Postfix: hold queue) */
-	DMARC_QUARANTINE_HEADER,	/* accept, with a header for the MDA to file as junk */
 };
 
 /* Mode letters: s = sign, v = verify (OpenDKIM's `Mode`). */
@@ -85,56 +73,43 @@ struct config {
 	char *test_dns_data;	/* TestDNSData: zone file answering every lookup, or NULL */
 	unsigned dns_timeout_ms;	/* DNSTimeout */
 
-	/* DKIM verification */
-	unsigned max_signatures;	/* MaximumSignaturesToVerify */
-	unsigned minimum_key_bits;	/* MinimumKeyBits (never below 1024) */
-	unsigned clock_skew_ms;		/* ClockSkew: how far t= may lie ahead */
+	/* the spool of whole messages, for checks that read them (see pipeline.h) */
+	size_t spool_memory_limit;	/* SpoolMemoryLimit: bytes kept in memory */
+	char *spool_directory;		/* SpoolDirectory: where larger ones go */
 
-	/* DKIM signing */
-	char *key_table;		/* KeyTable: file:, refile:, csl: or a path */
-	char *signing_table;		/* SigningTable */
-	char *domain;			/* Domain: comma list, with Selector + KeyFile */
-	char *selector;			/* Selector */
-	char *key_file;			/* KeyFile */
-	int canonicalization;		/* Canonicalization: CANON_PAIR(h, b) */
-	int signature_algorithm;	/* SignatureAlgorithm: enum sign_alg */
-	char *sign_headers;		/* SignHeaders: names, or NULL = built-in list */
-	char *oversign_headers;		/* OversignHeaders: names, or NULL = built-in */
-	bool multiple_signatures;	/* MultipleSignatures */
-	bool subdomains;		/* SubDomains: Domain also covers subdomains */
-	bool require_safe_keys;		/* RequireSafeKeys */
-	unsigned signature_ttl_ms;	/* SignatureTTL: x= lies this far after t=; 0 = none */
-
-	/* SPF */
-	bool spf;			/* SPF: evaluate SPF */
-	bool spf_reject_fail;		/* SPFRejectFail */
-	bool add_received_spf;		/* AddReceivedSPF */
-	unsigned spf_timeout_ms;	/* SPFTimeout: wall-clock budget of one evaluation */
-
-	/* DMARC */
-	bool dmarc;			/* DMARC: evaluate DMARC */
-	bool dmarc_enforce;		/* DMARCEnforce */
-	char *public_suffix_list;	/* PublicSuffixList */
-	bool reject_multi_from;		/* RejectMultiFrom */
-	int dmarc_quarantine;		/* DMARCQuarantine: enum dmarc_quarantine */
-	struct netlist *dmarc_trusted_forwarders;	/* DMARCTrustedForwarders, or NULL */
-	enum on_error dmarc_on_temperror;	/* DMARCOnTempError: accept|tempfail */
+	/* the checks' own options, by the table the file was read with */
+	const struct check *const *checks;
+	size_t n_checks;
+	void **check_opts;	/* per check: its option struct, or NULL */
 };
 
 /*
- * Loads `path`.  On success returns a snapshot with refcount 1 (drop it with
- * config_unref()).  On failure returns NULL and sets *error_r to a message
- * naming the file, the line and the key; the caller frees it with free().
+ * Loads `path` with the options of the production check table.  On success
+ * returns a snapshot with refcount 1 (drop it with config_unref()).  On
+ * failure returns NULL and sets *error_r to a message naming the file, the
+ * line and the key; the caller frees it with free().
  */
 struct config *config_load(const char *path, char **error_r);
 /*
- * Parses configuration text as if it were the contents of `name` (used by
- * tests and the fuzz target; Include is resolved relative to the current
- * directory).  Same result conventions as config_load().
+ * Parses configuration text as if it were the contents of `name` (tests and
+ * the fuzz target; Include is resolved relative to the current directory).
+ * Same result conventions as config_load().
  */
 struct config *config_parse(const char *name, const char *text, size_t len, char **error_r);
 /* The built-in defaults, refcount 1. */
 struct config *config_defaults(void);
+
+/* The same with another check table (tests): its checks' options are read. */
+struct config *config_load_with(const char *path, const struct check *const *checks,
+				size_t n, char **error_r);
+struct config *config_parse_with(const char *name, const char *text, size_t len,
+				 const struct check *const *checks, size_t n, char **error_r);
+
+/* The table of the daemon's and the pipeline's own options (tests, docs). */
+const struct conffile_schema *config_schema(void);
+
+/* The option struct of the check named `name`, or NULL (none, or no such check). */
+const void *config_check_options(const struct config *c, const char *name);
 
 struct config *config_ref(struct config *c);
 /* Drops one reference; frees at zero.  Sets *c to NULL. */

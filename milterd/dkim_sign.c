@@ -8,15 +8,16 @@
  * Private keys are loaded once, at configuration time (PEM decoding costs
  * more than signing), except keys whose file name depends on the sender
  * ("%"), which are loaded per message.  The body is hashed as it streams.
- * The signature is made at end of message, last in the pipeline, over the
- * header as it will leave; Authentication-Results is never signed (ours is
- * added after signing, and a receiver must be free to remove it).
+ * The signature is made in the seal phase, after the verdict is final,
+ * over the header as it will leave (pipeline_final_header(): the fields of
+ * other checks included); Authentication-Results is never signed (a
+ * receiver must be free to remove it).
  *
  * Defaults for 2026: relaxed/relaxed, rsa-sha256, no l= ever, and the
  * fields a forger would most like to add oversigned (listed once more than
  * present, RFC 6376 5.4.2 / 8.15).
  */
-#include "dkim_checks.h"
+#include "dkim_sign.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,11 @@
 
 #include "addr.h"
 #include "dkim.h"
+#include "dkim_fields.h"
 #include "header.h"
 #include "keytable.h"
 #include "log.h"
+#include "pipeline.h"
 #include "xalloc.h"
 
 #define MAX_HEADER_NAMES 128
@@ -38,6 +41,7 @@ struct name_list {
 
 /* What every message shares: the tables and the keys they name. */
 struct sign_data {
+	const struct dkim_sign_options *opts;
 	struct keytable *kt;
 	struct signtable *st;
 	struct dkim_privkey **keys;	/* per KeyTable entry, or NULL ("%" files) */
@@ -53,6 +57,7 @@ struct sign_job {
 };
 
 struct sign_state {
+	const struct sign_data *d;
 	const char *from_local, *from_domain;
 	size_t from_fields;
 	struct sign_job jobs[KEYTABLE_MAX_SIGNATURES];
@@ -60,9 +65,51 @@ struct sign_state {
 	struct dkim_bodyhash *body;
 };
 
-static bool sign_enabled(const struct config *cfg)
+static const struct conffile_bounds signature_ttl_bounds = { 0, 30ULL * 86400000 };
+
+static const struct conffile_name_value canon_names[] = {
+	{ "simple", CANON_PAIR(CANON_SIMPLE, CANON_SIMPLE) },
+	{ "relaxed", CANON_PAIR(CANON_RELAXED, CANON_SIMPLE) },
+	{ "simple/simple", CANON_PAIR(CANON_SIMPLE, CANON_SIMPLE) },
+	{ "simple/relaxed", CANON_PAIR(CANON_SIMPLE, CANON_RELAXED) },
+	{ "relaxed/simple", CANON_PAIR(CANON_RELAXED, CANON_SIMPLE) },
+	{ "relaxed/relaxed", CANON_PAIR(CANON_RELAXED, CANON_RELAXED) },
+	{ NULL, 0 },
+};
+static const struct conffile_name_value sign_alg_names[] = {
+	{ "rsa-sha256", SIGN_RSA_SHA256 },
+	{ "ed25519-sha256", SIGN_ED25519_SHA256 },
+	{ NULL, 0 },
+};
+
+#define OPT(name, type, def, field, extra)                                      \
+	CONFFILE_OPT(struct dkim_sign_options, name, type, def, field, extra)
+
+static const struct conffile_option sign_option_table[] = {
+	OPT("KeyTable", &conffile_string, NULL, key_table, NULL),
+	OPT("SigningTable", &conffile_string, NULL, signing_table, NULL),
+	OPT("Domain", &conffile_string, NULL, domain, NULL),
+	OPT("Selector", &conffile_string, NULL, selector, NULL),
+	OPT("KeyFile", &conffile_path, NULL, key_file, NULL),
+	OPT("Canonicalization", &conffile_enum, "relaxed/relaxed", canonicalization, canon_names),
+	OPT("SignatureAlgorithm", &conffile_enum, "rsa-sha256", signature_algorithm,
+	    sign_alg_names),
+	OPT("SignHeaders", &conffile_string, NULL, sign_headers, NULL),
+	OPT("OversignHeaders", &conffile_string, NULL, oversign_headers, NULL),
+	OPT("MultipleSignatures", &conffile_bool, "no", multiple_signatures, NULL),
+	OPT("SubDomains", &conffile_bool, "no", subdomains, NULL),
+	OPT("RequireSafeKeys", &conffile_bool, "yes", require_safe_keys, NULL),
+	OPT("SignatureTTL", &conffile_duration, "0", signature_ttl_ms, &signature_ttl_bounds),
+};
+
+static const struct conffile_schema sign_options = {
+	sign_option_table, ARRAY_LEN(sign_option_table), sizeof(struct dkim_sign_options),
+};
+
+static bool sign_enabled(const struct config *cfg, const void *opts)
 {
-	return (cfg->mode & MODE_SIGN) && (cfg->key_table != NULL || cfg->key_file != NULL);
+	const struct dkim_sign_options *o = opts;
+	return (cfg->mode & MODE_SIGN) && (o->key_table != NULL || o->key_file != NULL);
 }
 
 /* Splits "A:B, C" (colons, commas or spaces) in place into a list. */
@@ -103,7 +150,7 @@ static void sign_teardown(void *data)
 	free(d);
 }
 
-static int load_tables(const struct config *cfg, struct sign_data *d, char **error_r)
+static int load_tables(const struct dkim_sign_options *cfg, struct sign_data *d, char **error_r)
 {
 	if (cfg->key_table != NULL) {
 		if (cfg->signing_table == NULL) {
@@ -125,7 +172,7 @@ static int load_tables(const struct config *cfg, struct sign_data *d, char **err
 }
 
 /* Loads every key whose file does not depend on the sender. */
-static int load_keys(const struct config *cfg, struct sign_data *d, char **error_r)
+static int load_keys(const struct dkim_sign_options *cfg, struct sign_data *d, char **error_r)
 {
 	d->n_keys = keytable_count(d->kt);
 	d->keys = xcalloc(d->n_keys + 1, sizeof(*d->keys));
@@ -149,9 +196,13 @@ static int load_keys(const struct config *cfg, struct sign_data *d, char **error
 	return 0;
 }
 
-static int sign_setup(const struct config *cfg, void **data_r, char **error_r)
+static int sign_setup(const struct config *core, const void *opts, void **data_r,
+		      char **error_r)
 {
+	(void)core;
+	const struct dkim_sign_options *cfg = opts;
 	struct sign_data *d = xcalloc(1, sizeof(*d));
+	d->opts = cfg;
 	names_from(cfg->sign_headers, dkim_default_sign_headers, dkim_default_sign_headers_count,
 		   &d->names_buf, &d->names);
 	names_from(cfg->oversign_headers, dkim_default_oversign_headers,
@@ -164,18 +215,20 @@ static int sign_setup(const struct config *cfg, void **data_r, char **error_r)
 	return 0;
 }
 
-static int sign_begin(struct msg *m, void **state_r)
+static int sign_begin(struct msg *m, struct check_ctx *cx)
 {
-	if (!m->internal || check_data(m, &check_dkim_sign) == NULL)
+	if (!m->internal)
 		return 0;
-	*state_r = arena_alloc(m->arena, sizeof(struct sign_state));
+	struct sign_state *st = arena_alloc(m->arena, sizeof(*st));
+	st->d = cx->data;
+	cx->state = st;
 	return 1;
 }
 
 /* Remembers the author (RFC 5322 From): exactly one field, one address. */
-static int sign_header(struct msg *m, void *state, const struct msg_header *h)
+static int sign_header(struct msg *m, struct check_ctx *cx, const struct msg_header *h)
 {
-	struct sign_state *st = state;
+	struct sign_state *st = cx->state;
 	if (strcasecmp(h->name, "From") != 0)
 		return 0;
 	if (st->from_fields++ > 0)
@@ -203,7 +256,7 @@ static bool job_key(struct msg *m, const struct sign_data *d, struct sign_job *j
 	}
 	char *err = NULL;
 	const char *serr = NULL;
-	bool safe = m->conn->rt->cfg->require_safe_keys;
+	bool safe = d->opts->require_safe_keys;
 	j->privkey = j->key.key_path != NULL
 			     ? dkim_privkey_load_file(j->key.key_path, !safe, &err)
 			     : dkim_privkey_load_pem(j->key.key_data, strlen(j->key.key_data), &serr);
@@ -229,11 +282,11 @@ static bool job_alg_fits(struct msg *m, const struct sign_job *j)
 	return false;
 }
 
-static int sign_eoh(struct msg *m, void *state)
+static int sign_eoh(struct msg *m, struct check_ctx *cx)
 {
-	struct sign_state *st = state;
-	const struct config *cfg = m->conn->rt->cfg;
-	const struct sign_data *d = check_data(m, &check_dkim_sign);
+	struct sign_state *st = cx->state;
+	const struct sign_data *d = st->d;
+	const struct dkim_sign_options *cfg = d->opts;
 	if (st->from_fields != 1 || st->from_domain == NULL || st->from_domain[0] == '\0') {
 		log_msg(LOG_NOTICE, m->qid, "dkim: not signing: the message needs exactly one "
 			"From field with one address");
@@ -264,10 +317,10 @@ static int sign_eoh(struct msg *m, void *state)
 	return 0;
 }
 
-static int sign_body(struct msg *m, void *state, const uint8_t *data, size_t len)
+static int sign_body(struct msg *m, struct check_ctx *cx, const uint8_t *data, size_t len)
 {
 	(void)m;
-	struct sign_state *st = state;
+	struct sign_state *st = cx->state;
 	if (st->body != NULL)
 		dkim_bodyhash_update(st->body, data, len);
 	return 0;
@@ -276,8 +329,8 @@ static int sign_body(struct msg *m, void *state, const uint8_t *data, size_t len
 static int sign_one(struct msg *m, struct sign_state *st, const struct sign_job *j,
 		    const struct dkim_field *f, size_t n)
 {
-	const struct config *cfg = m->conn->rt->cfg;
-	const struct sign_data *d = check_data(m, &check_dkim_sign);
+	const struct sign_data *d = st->d;
+	const struct dkim_sign_options *cfg = d->opts;
 	struct dkim_sign_params p = {
 		.domain = j->key.domain,
 		.selector = j->key.selector,
@@ -307,27 +360,27 @@ static int sign_one(struct msg *m, struct sign_state *st, const struct sign_job 
 	return 0;
 }
 
-static int sign_eom(struct msg *m, void *state)
+/* The seal phase: every signature over the header as it will leave. */
+static int sign_seal(struct msg *m, struct check_ctx *cx)
 {
-	struct sign_state *st = state;
+	struct sign_state *st = cx->state;
 	if (st->n_jobs == 0)
 		return 0;
-	struct dkim_field *f = arena_alloc_array(m->arena, m->n_headers, sizeof(*f));
-	for (size_t i = 0; i < m->n_headers; i++) {
-		f[i].name = slice_cstr(m->headers[i].name);
-		f[i].value = slice_make(m->headers[i].value, m->headers[i].value_len);
-	}
+	/* the view before our first signature: each signs the same fields */
+	const struct msg_headers *h = pipeline_final_header(m);
+	size_t n = h->n;
+	const struct dkim_field *f = dkim_fields_of(m->arena, h->v, n);
 	int rc = 0;
 	for (size_t i = 0; i < st->n_jobs; i++)
-		if (sign_one(m, st, &st->jobs[i], f, m->n_headers) < 0)
+		if (sign_one(m, st, &st->jobs[i], f, n) < 0)
 			rc = -1;
 	return rc;
 }
 
-static void sign_end(struct msg *m, void *state)
+static void sign_end(struct msg *m, struct check_ctx *cx)
 {
 	(void)m;
-	struct sign_state *st = state;
+	struct sign_state *st = cx->state;
 	if (st == NULL)
 		return;
 	for (size_t i = 0; i < st->n_jobs; i++)
@@ -339,6 +392,7 @@ static void sign_end(struct msg *m, void *state)
 
 const struct check check_dkim_sign = {
 	.name = "dkim_sign",
+	.options = &sign_options,
 	.enabled = sign_enabled,
 	.setup = sign_setup,
 	.teardown = sign_teardown,
@@ -346,6 +400,6 @@ const struct check check_dkim_sign = {
 	.header = sign_header,
 	.eoh = sign_eoh,
 	.body = sign_body,
-	.eom = sign_eom,
+	.seal = sign_seal,
 	.msg_end = sign_end,
 };

@@ -22,15 +22,16 @@
  * mail is to be treated like unsigned mail, RFC 6376 3.6.1).
  * A message without signatures gets dkim=none.
  */
-#include "dkim_checks.h"
+#include "dkim_verify.h"
 
 #include <string.h>
 #include <strings.h>
 
-#include "check.h"
 #include "dkim.h"
+#include "dkim_fields.h"
 #include "dns.h"
 #include "log.h"
+#include "pipeline.h"
 
 #define KEY_NAME_MAX 300
 
@@ -43,15 +44,38 @@ struct sig_state {
 };
 
 struct verify_state {
+	const struct dkim_verify_options *opts;
 	struct sig_state *sigs;
 	size_t n_sigs, cap;
 	size_t ignored;			/* signatures beyond the cap */
 	struct dkim_bodyhash **bodies;
 	size_t n_bodies;
+	struct dkim_verify_result result;
+	struct dkim_sig_result *results;	/* one per signature */
 };
 
-static bool verify_enabled(const struct config *cfg)
+static const struct conffile_bounds max_signatures_bounds = { 1, 64 };
+/* RFC 8301 3.2: keys under 1024 bits never verify, whatever is configured */
+static const struct conffile_bounds key_bits_bounds = { 1024, 8192 };
+static const struct conffile_bounds clock_skew_bounds = { 0, 86400000 };
+
+#define OPT(name, type, def, field, extra)                                      \
+	CONFFILE_OPT(struct dkim_verify_options, name, type, def, field, extra)
+
+static const struct conffile_option verify_option_table[] = {
+	OPT("MaximumSignaturesToVerify", &conffile_uint, "8", max_signatures,
+	    &max_signatures_bounds),
+	OPT("MinimumKeyBits", &conffile_uint, "1024", minimum_key_bits, &key_bits_bounds),
+	OPT("ClockSkew", &conffile_duration, "300s", clock_skew_ms, &clock_skew_bounds),
+};
+
+static const struct conffile_schema verify_options = {
+	verify_option_table, ARRAY_LEN(verify_option_table), sizeof(struct dkim_verify_options),
+};
+
+static bool verify_enabled(const struct config *cfg, const void *opts)
 {
+	(void)opts;
 	return (cfg->mode & MODE_VERIFY) != 0;
 }
 
@@ -59,28 +83,29 @@ static bool verify_enabled(const struct config *cfg)
  * Inbound mail is verified; internal mail too when this host does not sign
  * (Mode v), since nothing else would look at its signatures.
  */
-static int verify_begin(struct msg *m, void **state_r)
+static int verify_begin(struct msg *m, struct check_ctx *cx)
 {
-	const struct config *cfg = m->conn->rt->cfg;
-	if (m->internal && (cfg->mode & MODE_SIGN))
+	if (m->internal && (m->cfg->mode & MODE_SIGN))
 		return 0;
 	struct verify_state *st = arena_alloc(m->arena, sizeof(*st));
-	st->cap = cfg->max_signatures;
+	st->opts = cx->opts;
+	st->cap = st->opts->max_signatures;
 	st->sigs = arena_alloc_array(m->arena, st->cap, sizeof(*st->sigs));
-	*state_r = st;
+	st->results = arena_alloc_array(m->arena, st->cap, sizeof(*st->results));
+	cx->state = st;
 	return 1;
 }
 
-static int verify_header(struct msg *m, void *state, const struct msg_header *h)
+static int verify_header(struct msg *m, struct check_ctx *cx, const struct msg_header *h)
 {
-	struct verify_state *st = state;
+	struct verify_state *st = cx->state;
 	if (strcasecmp(h->name, "DKIM-Signature") != 0)
 		return 0;
 	if (st->n_sigs == st->cap) {
 		st->ignored++;
 		return 0;
 	}
-	st->sigs[st->n_sigs++].header_index = m->n_headers - 1;
+	st->sigs[st->n_sigs++].header_index = m->headers.n - 1;
 	return 0;
 }
 
@@ -101,23 +126,22 @@ static struct dkim_bodyhash *body_for(struct msg *m, struct verify_state *st,
 
 static void start_signature(struct msg *m, struct verify_state *st, struct sig_state *s)
 {
-	const struct runtime *rt = m->conn->rt;
-	const struct msg_header *h = &m->headers[s->header_index];
+	const struct msg_header *h = &m->headers.v[s->header_index];
 	s->err = dkim_sig_parse(m->arena, h->value, h->value_len, &s->sig);
 	if (s->err == DKIM_OK)
 		s->err = dkim_sig_check_time(s->sig, (uint64_t)m->now,
-					     rt->cfg->clock_skew_ms / 1000);
+					     st->opts->clock_skew_ms / 1000);
 	if (s->err != DKIM_OK)
 		return;
 	char name[KEY_NAME_MAX];
 	snprintf(name, sizeof(name), "%s._domainkey.%s", s->sig->s, s->sig->d);
-	s->lookup = dns_lookup_start(rt->dns, name, DNS_T_TXT);
+	s->lookup = dns_lookup_start(m->rt->dns, name, DNS_T_TXT);
 	s->body = body_for(m, st, s->sig);
 }
 
-static int verify_eoh(struct msg *m, void *state)
+static int verify_eoh(struct msg *m, struct check_ctx *cx)
 {
-	struct verify_state *st = state;
+	struct verify_state *st = cx->state;
 	if (st->ignored > 0)
 		log_msg(LOG_NOTICE, m->qid, "dkim: %zu signatures beyond "
 			"MaximumSignaturesToVerify (%zu) not checked", st->ignored, st->cap);
@@ -126,10 +150,10 @@ static int verify_eoh(struct msg *m, void *state)
 	return 0;
 }
 
-static int verify_body(struct msg *m, void *state, const uint8_t *data, size_t len)
+static int verify_body(struct msg *m, struct check_ctx *cx, const uint8_t *data, size_t len)
 {
 	(void)m;
-	struct verify_state *st = state;
+	struct verify_state *st = cx->state;
 	for (size_t i = 0; i < st->n_bodies; i++)
 		dkim_bodyhash_update(st->bodies[i], data, len);
 	return 0;
@@ -148,16 +172,17 @@ static char *b_prefix(struct arena *a, const struct dkim_sig *sig)
 	return out;
 }
 
-/* Adds the dkim= result of one signature. */
-static void report(struct msg *m, const struct sig_state *s, const char *result,
-		   const char *reason, const struct dkim_key *key)
+/* Adds the dkim= result of one signature, and its typed result. */
+static void report(struct msg *m, struct verify_state *st, const struct sig_state *s,
+		   const char *result, const char *reason, const struct dkim_key *key)
 {
 	struct ar_result r = { .method = "dkim", .result = result, .reason = reason };
 	const struct dkim_sig *sig = s->sig;
-	if (sig != NULL) {
-		r.domain = sig->d;
-		r.selector = sig->s;
-	}
+	struct dkim_sig_result *t = &st->results[st->result.n++];
+	t->domain = sig != NULL ? sig->d : NULL;
+	t->selector = sig != NULL ? sig->s : NULL;
+	t->result = result;
+	t->reason = reason != NULL ? arena_strdup(m->arena, reason) : NULL;
 	if (sig != NULL && sig->d != NULL)
 		r.props = arena_printf(m->arena, "header.d=%s%s%s header.s=%s header.a=%s "
 					"header.b=%s", sig->d, sig->i ? " header.i=" : "",
@@ -174,79 +199,77 @@ static void report(struct msg *m, const struct sig_state *s, const char *result,
 }
 
 /* The key record, or the result that ends the signature. */
-static struct dkim_key *fetch_key(struct msg *m, struct sig_state *s)
+static struct dkim_key *fetch_key(struct msg *m, struct verify_state *st, struct sig_state *s)
 {
 	const struct dns_answer *a = dns_lookup_wait(s->lookup);
 	if (dns_status_temporary(a->status)) {
-		report(m, s, "temperror", arena_printf(m->arena, "key lookup: %s",
+		report(m, st, s, "temperror", arena_printf(m->arena, "key lookup: %s",
 						       dns_status_name(a->status)), NULL);
 		return NULL;
 	}
 	if (a->status != DNS_OK) {
-		report(m, s, "permerror", "no key for signature", NULL);
+		report(m, st, s, "permerror", "no key for signature", NULL);
 		return NULL;
 	}
 	/* RFC 6376 3.6.2.2: one key record expected; the first one is used */
 	struct dkim_key *key = NULL;
 	enum dkim_err e = dkim_key_parse(a->rr[0].u.txt.data, a->rr[0].u.txt.len, &key);
 	if (e != DKIM_OK) {
-		report(m, s, dkim_err_result(e), dkim_err_text(e), NULL);
+		report(m, st, s, dkim_err_result(e), dkim_err_text(e), NULL);
 		return NULL;
 	}
 	return key;
 }
 
-static void finish_signature(struct msg *m, struct sig_state *s, const struct dkim_field *f,
-			     size_t n)
+static void finish_signature(struct msg *m, struct verify_state *st, struct sig_state *s,
+			     const struct dkim_field *f, size_t n)
 {
 	if (s->err != DKIM_OK) {
-		report(m, s, dkim_err_result(s->err), dkim_err_text(s->err), NULL);
+		report(m, st, s, dkim_err_result(s->err), dkim_err_text(s->err), NULL);
 		return;
 	}
-	struct dkim_key *key = fetch_key(m, s);
+	struct dkim_key *key = fetch_key(m, st, s);
 	if (key == NULL)
 		return;
 	enum dkim_err e = dkim_verify(s->sig, key, f, n, s->header_index, s->body);
-	unsigned min_bits = m->conn->rt->cfg->minimum_key_bits;
+	unsigned min_bits = st->opts->minimum_key_bits;
 	if (e != DKIM_OK && key->testing && strcmp(dkim_err_result(e), "fail") == 0)
 		/* RFC 6376 3.6.1 t=y: treat it like unsigned mail, not as a failure */
-		report(m, s, "neutral", arena_printf(m->arena, "key in testing mode; %s",
+		report(m, st, s, "neutral", arena_printf(m->arena, "key in testing mode; %s",
 						     dkim_err_text(e)), key);
 	else if (e != DKIM_OK)
-		report(m, s, dkim_err_result(e), dkim_err_text(e), key);
+		report(m, st, s, dkim_err_result(e), dkim_err_text(e), key);
 	else if (key->type == DKIM_KEY_RSA && (unsigned)key->bits < min_bits)
-		report(m, s, "policy", arena_printf(m->arena, "key shorter than %u bits",
+		report(m, st, s, "policy", arena_printf(m->arena, "key shorter than %u bits",
 						    min_bits), key);
 	else if (dkim_bodyhash_truncated(s->body))
-		report(m, s, "policy", "l= does not cover the whole body", key);
+		report(m, st, s, "policy", "l= does not cover the whole body", key);
 	else
-		report(m, s, "pass", NULL, key);
+		report(m, st, s, "pass", NULL, key);
 	dkim_key_free(&key);
 }
 
-static int verify_eom(struct msg *m, void *state)
+static int verify_eom(struct msg *m, struct check_ctx *cx)
 {
-	struct verify_state *st = state;
+	struct verify_state *st = cx->state;
+	st->result.sigs = st->results;
+	cx->result = &st->result;
 	if (st->n_sigs == 0) {
 		struct ar_result r = { .method = "dkim", .result = "none",
 				       .comment = "message not signed" };
 		verdict_add_result(m->arena, &m->verdict, &r);
 		return 0;
 	}
-	struct dkim_field *f = arena_alloc_array(m->arena, m->n_headers, sizeof(*f));
-	for (size_t i = 0; i < m->n_headers; i++) {
-		f[i].name = slice_cstr(m->headers[i].name);
-		f[i].value = slice_make(m->headers[i].value, m->headers[i].value_len);
-	}
+	const struct dkim_field *f = dkim_fields_of(m->arena, m->headers.v, m->headers.n);
 	for (size_t i = 0; i < st->n_sigs; i++)
-		finish_signature(m, &st->sigs[i], f, m->n_headers);
+		finish_signature(m, st, &st->sigs[i], f, m->headers.n);
 	return 0;
 }
 
-static void verify_end(struct msg *m, void *state)
+static void verify_end(struct msg *m, struct check_ctx *cx)
 {
 	(void)m;
-	struct verify_state *st = state;
+	struct verify_state *st = cx->state;
 	if (st == NULL)
 		return;
 	for (size_t i = 0; i < st->n_sigs; i++)
@@ -256,7 +279,8 @@ static void verify_end(struct msg *m, void *state)
 }
 
 const struct check check_dkim_verify = {
-	.name = "dkim_verify",
+	.name = DKIM_VERIFY_CHECK,
+	.options = &verify_options,
 	.enabled = verify_enabled,
 	.msg_begin = verify_begin,
 	.header = verify_header,

@@ -2,30 +2,26 @@
  * The dmarc check (RFC 7489).  Runs for external mail only: internal hosts
  * and authenticated senders are ours, their mail is signed, not judged.
  *
- * Who decides what:
- *  - Our code: the RFC5322.From domain (exactly one From field with exactly
- *    one address, RFC 7489 6.6.1), policy discovery (TXT at _dmarc.<From
- *    domain>, then at the Organizational Domain from the Public Suffix List,
- *    RFC 7489 6.6.3, both lookups started in parallel as soon as the From
- *    field arrives), the record's syntax (lib/dmarc_record), identifier
- *    alignment (RFC 7489 3.1), pct= sampling, and what is done.
- *  - libopendmarc: the policy evaluation proper (pass, or which of p=/sp=
- *    applies to a failure), from a record we hand it with
- *    opendmarc_policy_store_dmarc().
+ * Everything is decided here: the RFC5322.From domain (exactly one From
+ * field with exactly one address, RFC 7489 6.6.1), policy discovery (TXT
+ * at _dmarc.<From domain>, then at the Organizational Domain from the
+ * Public Suffix List, RFC 7489 6.6.3, both lookups started in parallel as
+ * soon as the From field arrives), the record's syntax
+ * (lib/mail/dmarc_record), identifier alignment (RFC 7489 3.1), which of
+ * p= and sp= applies, pct= sampling, and what is done.  The SPF and DKIM
+ * results come from the typed results of those checks, which run first
+ * when they are on (`after`: DMARC with only one of them still works).
  *
- * Why alignment is not libopendmarc's: 1.4.2 (Debian 12) aligns wrongly.
- * With a public suffix list loaded, strict mode passes From example.com
- * against an SPF or DKIM domain sub.example.com (OpenDMARC PR #268, fixed
- * upstream in PR #354 after 1.4.2), and in relaxed mode, list or not, it
- * aligns example.com with a "com" domain, which RFC 7489 3.1.1 forbids.
- * Both reproduce with the installed library (see tests/unit/test_dmarc.c).
- * It also accepts records RFC 7489 refuses ("p=rej") and refuses valid ones
- * ("rf=afrf:iodef"), leaving a half-filled context.  So it is fed so that
- * its verdict cannot contradict ours: the record as we parsed it, rewritten
- * in a canonical form it reads correctly, no public suffix list, and an SPF
- * or DKIM pass only when our code found an aligned pass, given as the From
- * domain itself (an exact match aligns in every mode of every version).
- * Its answer is compared with ours; a disagreement is logged and ours wins.
+ * Why not libopendmarc: 1.4.2 (Debian 12) aligns wrongly.  With a public
+ * suffix list loaded, strict mode passes From example.com against an SPF
+ * or DKIM domain sub.example.com (OpenDMARC PR #268, fixed upstream in PR
+ * #354 after 1.4.2), and in relaxed mode, list or not, it aligns
+ * example.com with a "com" domain, which RFC 7489 3.1.1 forbids.  It also
+ * accepts records RFC 7489 refuses ("p=rej") and refuses valid ones
+ * ("rf=afrf:iodef").  What it could still do for us (choose p= or sp=) is
+ * two lines; asked on every message it only cost time.  So it is not on
+ * the message path: tests/unit/test_dmarc.c runs it as a differential
+ * check over the whole DMARC case table, where a disagreement fails.
  *
  * Results (RFC 7489 11.2): pass; fail; none (no policy, or a From field
  * with no address); temperror (the policy lookup failed temporarily, or no
@@ -35,26 +31,28 @@
  */
 #include "dmarc.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <opendmarc/dmarc.h>
-
 #include "addr.h"
+#include "dkim_verify.h"
 #include "dmarc_record.h"
-#include "dmarc_report.h"
 #include "dns.h"
 #include "header.h"
 #include "log.h"
 #include "netlist.h"
+#include "pipeline.h"
+#include "spf.h"
 #include "xalloc.h"
 
 #define DNS_NAME_MAX 253
 
+/* What every message of a snapshot shares. */
 struct dmarc_data {
 	struct psl *psl;
+	unsigned (*sample)(void *ctx);	/* pct= sampling; NULL = arc4random */
+	void *sample_ctx;
 };
 
 /* What the From field(s) gave (RFC 7489 6.6.1). */
@@ -69,6 +67,8 @@ enum from_status {
 };
 
 struct dmarc_state {
+	const struct dmarc_options *opts;
+	const struct dmarc_data *data;
 	size_t n_from;
 	enum from_status from;
 	const char *from_error;	/* details for FROM_UNPARSEABLE */
@@ -90,8 +90,9 @@ enum discovery {
 struct eval {
 	struct msg *m;
 	struct dmarc_state *st;
+	const struct dmarc_options *opts;
 	const struct psl *psl;
-	struct dmarc_report_record rep;
+	struct dmarc_result rep;
 	struct dmarc_record rec;
 	enum discovery disc;
 	const char *why;	/* details of a non-FOUND discovery */
@@ -100,43 +101,62 @@ struct eval {
 	enum dmarc_p policy;	/* p= or sp=, whichever applies */
 };
 
-static const char *const dmarc_needs[] = { "dkim_verify", "spf", NULL };
+/* runs after these when they are on, and reads their results */
+static const char *const dmarc_after[] = { DKIM_VERIFY_CHECK, SPF_CHECK, "arc", NULL };
 
-static unsigned (*sampler_fn)(void *ctx);
-static void *sampler_ctx;
+static const struct conffile_name_value quarantine_names[] = {
+	{ "hold", DMARC_QUARANTINE_HOLD },
+	{ "header", DMARC_QUARANTINE_HEADER },
+	{ NULL, 0 },
+};
+static const struct conffile_name_value temperror_names[] = {
+	{ "accept", ON_ERROR_ACCEPT },
+	{ "tempfail", ON_ERROR_TEMPFAIL },
+	{ NULL, 0 },
+};
 
-void dmarc_set_sampler(unsigned (*fn)(void *ctx), void *ctx)
+#define OPT(name, type, def, field, extra)                                      \
+	CONFFILE_OPT(struct dmarc_options, name, type, def, field, extra)
+
+static const struct conffile_option dmarc_option_table[] = {
+	OPT("DMARC", &conffile_bool, "yes", dmarc, NULL),
+	OPT("DMARCEnforce", &conffile_bool, "yes", enforce, NULL),
+	OPT("PublicSuffixList", &conffile_string,
+	    "/usr/share/publicsuffix/public_suffix_list.dat", public_suffix_list, NULL),
+	OPT("RejectMultiFrom", &conffile_bool, "yes", reject_multi_from, NULL),
+	OPT("DMARCQuarantine", &conffile_enum, "hold", quarantine, quarantine_names),
+	OPT("DMARCTrustedForwarders", &conffile_netlist, NULL, trusted_forwarders, NULL),
+	OPT("DMARCOnTempError", &conffile_enum, "accept", on_temperror, temperror_names),
+};
+
+static const struct conffile_schema dmarc_options = {
+	dmarc_option_table, ARRAY_LEN(dmarc_option_table), sizeof(struct dmarc_options),
+};
+
+void dmarc_set_sampler(void *data, unsigned (*fn)(void *ctx), void *ctx)
 {
-	sampler_fn = fn;
-	sampler_ctx = ctx;
+	struct dmarc_data *d = data;
+	d->sample = fn;
+	d->sample_ctx = ctx;
 }
 
-static unsigned sample(void)
+static unsigned sample(const struct dmarc_data *d)
 {
-	return sampler_fn != NULL ? sampler_fn(sampler_ctx) % 100 : arc4random_uniform(100);
+	return d->sample != NULL ? d->sample(d->sample_ctx) % 100 : arc4random_uniform(100);
 }
 
-/* libopendmarc keeps a process-wide copy; no list, so no state of ours in it. */
-static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
-
-static void lib_init(void)
+static bool dmarc_enabled(const struct config *cfg, const void *opts)
 {
-	OPENDMARC_LIB_T lib;
-	memset(&lib, 0, sizeof(lib));
-	lib.tld_type = OPENDMARC_TLD_TYPE_NONE;
-	if (opendmarc_policy_library_init(&lib) != DMARC_PARSE_OKAY)
-		log_msg(LOG_ERR, NULL, "dmarc: libopendmarc initialisation failed");
+	(void)cfg;
+	return ((const struct dmarc_options *)opts)->dmarc;
 }
 
-static bool dmarc_enabled(const struct config *cfg)
+static int dmarc_setup(const struct config *cfg, const void *opts, void **data_r,
+		       char **error_r)
 {
-	return cfg->dmarc;
-}
-
-static int dmarc_setup(const struct config *cfg, void **data_r, char **error_r)
-{
-	pthread_once(&lib_once, lib_init);
-	struct psl *psl = psl_load(cfg->public_suffix_list, error_r);
+	(void)cfg;
+	const struct dmarc_options *o = opts;
+	struct psl *psl = psl_load(o->public_suffix_list, error_r);
 	if (psl == NULL)
 		return -1;
 	struct dmarc_data *d = xcalloc(1, sizeof(*d));
@@ -150,12 +170,6 @@ static void dmarc_teardown(void *data)
 	struct dmarc_data *d = data;
 	psl_free(&d->psl);
 	free(d);
-}
-
-static const struct psl *psl_of(const struct msg *m)
-{
-	const struct dmarc_data *d = check_data(m, &check_dmarc);
-	return d != NULL ? d->psl : NULL;
 }
 
 bool dmarc_aligned(const struct psl *psl, struct arena *a, const char *from_domain,
@@ -177,13 +191,15 @@ bool dmarc_aligned(const struct psl *psl, struct arena *a, const char *from_doma
 }
 
 /* Internal and authenticated mail is not judged by DMARC. */
-static int dmarc_begin(struct msg *m, void **state_r)
+static int dmarc_begin(struct msg *m, struct check_ctx *cx)
 {
 	if (m->internal)
 		return 0;
 	struct dmarc_state *st = arena_alloc(m->arena, sizeof(*st));
+	st->opts = cx->opts;
+	st->data = cx->data;
 	st->from = FROM_ABSENT;
-	*state_r = st;
+	cx->state = st;
 	return 1;
 }
 
@@ -193,7 +209,7 @@ static struct dns_lookup *start_lookup(struct msg *m, const char *domain)
 	/* a name DNS cannot carry has no record (and must not be a temperror) */
 	if (strlen(name) > DNS_NAME_MAX)
 		return NULL;
-	return dns_lookup_start(m->conn->rt->dns, name, DNS_T_TXT);
+	return dns_lookup_start(m->rt->dns, name, DNS_T_TXT);
 }
 
 /* The author domain of the one From field, or why there is none. */
@@ -224,9 +240,9 @@ static enum from_status from_domain(struct msg *m, struct dmarc_state *st,
 }
 
 /* The lookups start as soon as the From field is there. */
-static int dmarc_header(struct msg *m, void *state, const struct msg_header *h)
+static int dmarc_header(struct msg *m, struct check_ctx *cx, const struct msg_header *h)
 {
-	struct dmarc_state *st = state;
+	struct dmarc_state *st = cx->state;
 	if (strcasecmp(h->name, "From") != 0)
 		return 0;
 	if (++st->n_from > 1) {
@@ -236,8 +252,7 @@ static int dmarc_header(struct msg *m, void *state, const struct msg_header *h)
 	st->from = from_domain(m, st, h);
 	if (st->from != FROM_OK)
 		return 0;
-	const struct psl *psl = psl_of(m);
-	char *org = psl != NULL ? psl_org_domain(psl, m->arena, st->from_domain) : NULL;
+	char *org = psl_org_domain(st->data->psl, m->arena, st->from_domain);
 	st->lk_from = start_lookup(m, st->from_domain);
 	/* RFC 7489 6.6.2 allows discovery in parallel; the From domain's
 	   answer is usually a miss for subdomains, so ask both at once */
@@ -307,41 +322,38 @@ static void discover(struct eval *ev)
 
 /* ---- the authentication results (RFC 7489 6.6.2 steps 3-5) ---- */
 
-static bool result_is(const struct ar_result *r, const char *method)
-{
-	return r->method != NULL && strcmp(r->method, method) == 0 && r->result != NULL;
-}
-
-static void gather_spf(struct eval *ev, const struct ar_result *r)
+static void gather_spf(struct eval *ev)
 {
 	struct msg *m = ev->m;
+	const struct spf_result *spf = spf_result_of(m);
+	if (spf == NULL)
+		return;
 	/* RFC 7489 3.1.2: MAIL FROM; HELO only stands in for the null sender */
-	const char *want = m->mail_from.domain != NULL && m->mail_from.domain[0] != '\0'
-			   ? "mfrom" : "helo";
-	if (ev->rep.spf_result != NULL || r->scope == NULL || strcmp(r->scope, want) != 0)
+	bool null_sender = m->mail_from.domain == NULL || m->mail_from.domain[0] == '\0';
+	const struct spf_identity_result *r = null_sender ? spf->helo : spf->mfrom;
+	if (r == NULL)
 		return;
 	ev->rep.spf_domain = r->domain;
 	ev->rep.spf_result = r->result;
-	ev->rep.spf_scope = r->scope;
+	ev->rep.spf_scope = null_sender ? "helo" : "mfrom";
 	bool aligned = dmarc_aligned(ev->psl, m->arena, ev->st->from_domain, r->domain,
 				     ev->rec.aspf_strict);
 	ev->rep.spf_aligned = aligned && strcmp(r->result, "pass") == 0;
 	ev->auth_temp |= aligned && strcmp(r->result, "temperror") == 0;
 }
 
-static void gather(struct eval *ev)
+static void gather_dkim(struct eval *ev)
 {
-	const struct verdict *v = &ev->m->verdict;
-	struct dmarc_report_dkim *dk = arena_alloc_array(ev->m->arena, v->n_results + 1,
-							 sizeof(*dk));
+	const struct dkim_verify_result *dr = dkim_verify_result_of(ev->m);
+	if (dr == NULL)
+		return;
+	struct dmarc_dkim *dk = arena_alloc_array(ev->m->arena, dr->n + 1, sizeof(*dk));
 	ev->rep.dkim = dk;
-	for (size_t i = 0; i < v->n_results; i++) {
-		const struct ar_result *r = &v->results[i];
-		if (result_is(r, "spf"))
-			gather_spf(ev, r);
-		if (!result_is(r, "dkim") || r->domain == NULL)
+	for (size_t i = 0; i < dr->n; i++) {
+		const struct dkim_sig_result *r = &dr->sigs[i];
+		if (r->domain == NULL)
 			continue;
-		struct dmarc_report_dkim *d = &dk[ev->rep.n_dkim++];
+		struct dmarc_dkim *d = &dk[ev->rep.n_dkim++];
 		d->domain = r->domain;
 		d->selector = r->selector;
 		d->result = r->result;
@@ -353,78 +365,25 @@ static void gather(struct eval *ev)
 	}
 }
 
-/* ---- libopendmarc ---- */
-
-/* The record as we understood it, in words every libopendmarc reads alike. */
-static char *canonical_record(struct arena *a, const struct dmarc_record *r)
+static void gather(struct eval *ev)
 {
-	char *s = arena_printf(a, "v=DMARC1; p=%s; adkim=%c; aspf=%c; pct=%u",
-			       dmarc_p_name(r->p), r->adkim_strict ? 's' : 'r',
-			       r->aspf_strict ? 's' : 'r', r->pct);
-	if (r->sp_given)
-		s = arena_printf(a, "%s; sp=%s", s, dmarc_p_name(r->sp));
-	return s;
-}
-
-static int lib_policy(struct eval *ev, DMARC_POLICY_T *pctx)
-{
-	struct arena *a = ev->m->arena;
-	u_char *from = (u_char *)arena_strdup(a, ev->st->from_domain);
-	u_char *org = ev->at_org ? (u_char *)arena_strdup(a, ev->st->org_domain) : NULL;
-	u_char *rec = (u_char *)canonical_record(a, &ev->rec);
-	if (opendmarc_policy_store_dmarc(pctx, rec, from, org) != DMARC_PARSE_OKAY)
-		return -1;
-	/* only aligned passes, named by the From domain itself (see the top) */
-	if (ev->rep.spf_aligned &&
-	    opendmarc_policy_store_spf(pctx, from, DMARC_POLICY_SPF_OUTCOME_PASS,
-				       strcmp(ev->rep.spf_scope, "helo") == 0
-				       ? DMARC_POLICY_SPF_ORIGIN_HELO
-				       : DMARC_POLICY_SPF_ORIGIN_MAILFROM, NULL) != DMARC_PARSE_OKAY)
-		return -1;
-	if (ev->rep.dkim_aligned &&
-	    opendmarc_policy_store_dkim(pctx, from, (u_char *)arena_strdup(a, "aligned"),
-					DMARC_POLICY_DKIM_OUTCOME_PASS, NULL) != DMARC_PARSE_OKAY)
-		return -1;
-	return opendmarc_get_policy_to_enforce(pctx);
-}
-
-/*
- * Asks libopendmarc and compares with our own answer.  Returns the
- * library's DMARC_POLICY_* verdict, or -1 when it failed or disagreed.
- */
-static int ask_libopendmarc(struct eval *ev)
-{
-	const char *ip = ev->m->conn->client_ip;
-	u_char *ipc = (u_char *)arena_strdup(ev->m->arena, ip);
-	DMARC_POLICY_T *pctx = opendmarc_policy_connect_init(ipc, strchr(ip, ':') != NULL);
-	if (pctx == NULL)
-		return -1;
-	int got = lib_policy(ev, pctx);
-	opendmarc_policy_connect_shutdown(pctx);
-	static const int as_lib[] = { DMARC_POLICY_NONE, DMARC_POLICY_QUARANTINE,
-				      DMARC_POLICY_REJECT };
-	int want = ev->rep.spf_aligned || ev->rep.dkim_aligned ? DMARC_POLICY_PASS
-			 : as_lib[ev->policy];
-	if (got == want)
-		return got;
-	log_msg(LOG_ERR, ev->m->qid, "dmarc: libopendmarc says %d (%s), we say %d; using ours",
-		got, got >= 0 ? opendmarc_policy_status_to_str(got) : "error", want);
-	return -1;
+	gather_spf(ev);
+	gather_dkim(ev);
 }
 
 /* ---- what is done ---- */
 
 static void add_reason(struct eval *ev, enum dmarc_override type, const char *comment)
 {
-	if (ev->rep.n_reasons < DMARC_REPORT_MAX_REASONS)
+	if (ev->rep.n_reasons < DMARC_MAX_REASONS)
 		ev->rep.reasons[ev->rep.n_reasons++] =
-			(struct dmarc_report_reason){ .type = type, .comment = comment };
+			(struct dmarc_reason){ .type = type, .comment = comment };
 }
 
 /* RFC 7489 6.6.4: a failure outside the pct= sample gets the next milder policy. */
 static enum dmarc_p sampled(struct eval *ev, enum dmarc_p p)
 {
-	if (p == DMARC_P_NONE || ev->rec.pct >= 100 || sample() < ev->rec.pct)
+	if (p == DMARC_P_NONE || ev->rec.pct >= 100 || sample(ev->st->data) < ev->rec.pct)
 		return p;
 	add_reason(ev, DMARC_OVERRIDE_SAMPLED_OUT,
 		   arena_printf(ev->m->arena, "pct=%u", ev->rec.pct));
@@ -435,17 +394,17 @@ static enum dmarc_p sampled(struct eval *ev, enum dmarc_p p)
 static enum dmarc_disposition disposition(struct eval *ev)
 {
 	const struct msg *m = ev->m;
-	const struct config *cfg = m->conn->rt->cfg;
+	const struct dmarc_options *cfg = ev->opts;
 	enum dmarc_p p = sampled(ev, ev->policy);
 	if (p == DMARC_P_NONE)
 		return DMARC_DIS_NONE;
-	if (cfg->dmarc_trusted_forwarders != NULL &&
-	    netlist_match_text(cfg->dmarc_trusted_forwarders, m->conn->client_ip,
+	if (cfg->trusted_forwarders != NULL &&
+	    netlist_match_text(cfg->trusted_forwarders, m->conn->client_ip,
 			       m->conn->client_host)) {
 		add_reason(ev, DMARC_OVERRIDE_TRUSTED_FORWARDER, "DMARCTrustedForwarders");
 		return DMARC_DIS_NONE;
 	}
-	if (!cfg->dmarc_enforce) {
+	if (!cfg->enforce) {
 		add_reason(ev, DMARC_OVERRIDE_LOCAL_POLICY, "DMARCEnforce no");
 		return DMARC_DIS_NONE;
 	}
@@ -462,7 +421,7 @@ static void enforce(struct eval *ev)
 					     "DMARC authentication, and that domain's "
 					     "policy asks us to refuse it", dom));
 	} else if (ev->rep.disposition == DMARC_DIS_QUARANTINE) {
-		if (m->conn->rt->cfg->dmarc_quarantine == DMARC_QUARANTINE_HOLD)
+		if (ev->opts->quarantine == DMARC_QUARANTINE_HOLD)
 			verdict_propose(m->arena, &m->verdict, ACTION_QUARANTINE, "dmarc", NULL,
 					NULL, arena_printf(m->arena, "DMARC quarantine policy "
 							   "of %s", dom));
@@ -477,7 +436,7 @@ static void enforce(struct eval *ev)
 static void on_temperror(struct eval *ev)
 {
 	struct msg *m = ev->m;
-	if (m->conn->rt->cfg->dmarc_on_temperror == ON_ERROR_ACCEPT)
+	if (ev->opts->on_temperror == ON_ERROR_ACCEPT)
 		return;
 	verdict_propose(m->arena, &m->verdict, ACTION_TEMPFAIL, "dmarc", "451", "4.4.3",
 			arena_printf(m->arena, "Temporary failure evaluating DMARC for %s, "
@@ -487,8 +446,7 @@ static void on_temperror(struct eval *ev)
 static void add_ar(struct eval *ev, const char *reason)
 {
 	struct msg *m = ev->m;
-	struct ar_result r = { .method = "dmarc", .result = ev->rep.result, .reason = reason,
-			       .domain = ev->rep.header_from };
+	struct ar_result r = { .method = "dmarc", .result = ev->rep.result, .reason = reason };
 	if (ev->rep.header_from != NULL)
 		r.props = arena_printf(m->arena, "header.from=%s", ev->rep.header_from);
 	if (ev->rep.policy != NULL) {
@@ -552,7 +510,7 @@ static void no_author(struct eval *ev)
 	add_ar(ev, why);
 	bool rejectable = st->from == FROM_ABSENT || st->from == FROM_MULTI_FIELD ||
 			  st->from == FROM_MULTI_ADDR || st->from == FROM_UNPARSEABLE;
-	if (rejectable && m->conn->rt->cfg->reject_multi_from) {
+	if (rejectable && ev->opts->reject_multi_from) {
 		ev->rep.disposition = DMARC_DIS_REJECT;
 		add_reason(ev, DMARC_OVERRIDE_LOCAL_POLICY, "RejectMultiFrom");
 		verdict_propose(m->arena, &m->verdict, ACTION_REJECT, "dmarc", "550", "5.7.1",
@@ -580,10 +538,7 @@ static void evaluate(struct eval *ev)
 		no_policy(ev);
 		return;
 	}
-	int lib = ask_libopendmarc(ev);
-	bool pass = lib >= 0 ? lib == DMARC_POLICY_PASS
-			     : ev->rep.spf_aligned || ev->rep.dkim_aligned;
-	if (pass) {
+	if (ev->rep.spf_aligned || ev->rep.dkim_aligned) {
 		ev->rep.result = "pass";
 		add_ar(ev, NULL);
 		return;
@@ -602,21 +557,18 @@ static void evaluate(struct eval *ev)
 	enforce(ev);
 }
 
-static int dmarc_eom(struct msg *m, void *state)
+static int dmarc_eom(struct msg *m, struct check_ctx *cx)
 {
-	struct dmarc_state *st = state;
+	struct dmarc_state *st = cx->state;
 	struct eval *ev = arena_alloc(m->arena, sizeof(*ev));
 	ev->m = m;
 	ev->st = st;
-	ev->psl = psl_of(m);
+	ev->opts = st->opts;
+	ev->psl = st->data->psl;
 	ev->rep.qid = m->qid;
 	ev->rep.when = m->now;
 	ev->rep.source_ip = m->conn->client_ip;
 	ev->rep.envelope_from = m->mail_from.domain != NULL ? m->mail_from.domain : "";
-	if (ev->psl == NULL) {
-		log_msg(LOG_ERR, m->qid, "dmarc: no public suffix list");
-		return -1;
-	}
 	if (st->from != FROM_OK) {
 		no_author(ev);
 	} else {
@@ -624,14 +576,14 @@ static int dmarc_eom(struct msg *m, void *state)
 		discover(ev);
 		evaluate(ev);
 	}
-	dmarc_report_emit(&ev->rep);
+	cx->result = &ev->rep;
 	return 0;
 }
 
-static void dmarc_end(struct msg *m, void *state)
+static void dmarc_end(struct msg *m, struct check_ctx *cx)
 {
 	(void)m;
-	struct dmarc_state *st = state;
+	struct dmarc_state *st = cx->state;
 	if (st == NULL)
 		return;
 	dns_lookup_free(&st->lk_from);
@@ -639,8 +591,9 @@ static void dmarc_end(struct msg *m, void *state)
 }
 
 const struct check check_dmarc = {
-	.name = "dmarc",
-	.needs = dmarc_needs,
+	.name = DMARC_CHECK,
+	.after = dmarc_after,
+	.options = &dmarc_options,
 	.enabled = dmarc_enabled,
 	.setup = dmarc_setup,
 	.teardown = dmarc_teardown,
@@ -649,3 +602,16 @@ const struct check check_dmarc = {
 	.eom = dmarc_eom,
 	.msg_end = dmarc_end,
 };
+
+const char *dmarc_disposition_name(enum dmarc_disposition d)
+{
+	static const char *const names[] = { "none", "quarantine", "reject" };
+	return (size_t)d < ARRAY_LEN(names) ? names[d] : "none";
+}
+
+const char *dmarc_override_name(enum dmarc_override o)
+{
+	static const char *const names[] = { "forwarded", "sampled_out", "trusted_forwarder",
+					     "mailing_list", "local_policy", "other" };
+	return (size_t)o < ARRAY_LEN(names) ? names[o] : "other";
+}

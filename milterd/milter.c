@@ -14,8 +14,10 @@
 
 #include <errno.h>
 #include <libmilter/mfapi.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -112,7 +114,7 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (f1 & SMFIP_HDR_LEADSPC)
 		*pf1 |= SMFIP_HDR_LEADSPC;
 	struct runtime *rt = runtime_current();
-	if (rt != NULL && !pipeline_wants_body(rt) && (f1 & SMFIP_NOBODY))
+	if (rt != NULL && !rt->wants_body && (f1 & SMFIP_NOBODY))
 		*pf1 |= SMFIP_NOBODY;
 	runtime_unref(&rt);
 	struct session *s = session_get(ctx);
@@ -393,8 +395,36 @@ static void milter_set_nodelay(const char *socket_spec)
 		socket_spec);
 }
 
-int milter_open(const char *socket_spec)
+/*
+ * SIGHUP.  libmilter runs a thread that sigwait()s for SIGHUP, SIGTERM and
+ * SIGINT and stops the milter on any of them (libmilter/signal.c): Postfix
+ * then defers all mail until someone restarts it.  libmilter offers no
+ * hook, so the daemon links libmilter's static archive with
+ * -Wl,--wrap=sigwait (Makefile): libmilter's call lands here, a SIGHUP
+ * becomes a call of the reload hook and the wait goes on; the other
+ * signals return as before.  Every other thread of the process blocks all
+ * three (main.c), so none of them can take a SIGHUP away from this wait.
+ * XXX relies on libmilter waiting with sigwait(), as it has since 8.12;
+ * tests/integration/t_reload.sh shows it working with Debian's.
+ */
+static void (*reload_hook)(void);
+
+int __real_sigwait(const sigset_t *set, int *sig);
+int __wrap_sigwait(const sigset_t *set, int *sig);
+
+int __wrap_sigwait(const sigset_t *set, int *sig)
 {
+	for (;;) {
+		int rc = __real_sigwait(set, sig);
+		if (rc != 0 || *sig != SIGHUP || reload_hook == NULL)
+			return rc;
+		reload_hook();
+	}
+}
+
+int milter_open(const char *socket_spec, void (*on_reload)(void))
+{
+	reload_hook = on_reload;
 	if (smfi_register(milter_desc) != MI_SUCCESS) {
 		log_msg(LOG_ERR, NULL, "libmilter refused the registration");
 		return -1;
@@ -412,6 +442,16 @@ int milter_open(const char *socket_spec)
 	}
 	milter_set_nodelay(socket_spec);
 	return 0;
+}
+
+void milter_block_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 int milter_run(void)

@@ -1,17 +1,18 @@
 /*
  * The message pipeline: connection and message contexts, the stage hooks of
- * the check table, header limits, and the end-of-message verdict.  See
- * pipeline.h.  Nothing here knows libmilter.
+ * the enabled checks, header limits, the spool, and the end of message in
+ * its phases (decide, final verdict, seal).  See pipeline.h.  Nothing here
+ * knows libmilter.
  */
 #include "pipeline.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ar.h"
-#include "check.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -22,20 +23,14 @@ struct msg_private {
 	bool *active;		/* per check: its hooks run for this message */
 	bool *begun;		/* per check: msg_end must run (even after a failure) */
 	size_t ar_seen;		/* Authentication-Results fields so far */
-	size_t *forged;		/* their 1-based indices that carry our id */
-	size_t n_forged, forged_cap;
+	ARRAY(size_t) forged;	/* their 1-based indices that carry our id */
+	struct spool *spool;	/* when a check wants the whole message */
+	bool spool_failed;
+	bool sealing;		/* in the seal phase */
+	struct msg_headers final;	/* pipeline_final_header()'s view */
+	size_t final_edits;	/* verdict edits the view includes */
 	struct eom_result result;
 };
-
-static struct msg_private *priv(const struct msg *m)
-{
-	return (struct msg_private *)m->check_state[m->conn->rt->n_checks];
-}
-
-static const struct config *cfg_of(const struct msg *m)
-{
-	return m->conn->rt->cfg;
-}
 
 struct conn *pipeline_conn_new_text(struct runtime *rt, const char *hostname, const char *ip)
 {
@@ -83,11 +78,28 @@ void pipeline_helo(struct conn *c, const char *helo)
 /* Marks an internal error of check i; OnInternalError applies at EOM. */
 static void check_failed(struct msg *m, size_t i, const char *stage)
 {
-	const struct check *ck = m->conn->rt->checks[i];
-	log_msg(LOG_ERR, m->qid, "check %s failed at %s; it takes no further part", ck->name,
-		stage);
-	priv(m)->active[i] = false;
+	log_msg(LOG_ERR, m->qid, "check %s failed at %s; it takes no further part",
+		m->rt->checks[i].ck->name, stage);
+	m->priv->active[i] = false;
 	m->verdict.internal_error = true;
+}
+
+/* The check at i, when its hook h (a member of struct check) is to run. */
+#define HOOK(m, i, h) ((m)->priv->active[i] ? (m)->rt->checks[i].ck->h : NULL)
+
+static void begin_checks(struct msg *m)
+{
+	const struct runtime *rt = m->rt;
+	for (size_t i = 0; i < rt->n_checks; i++) {
+		const struct runtime_check *rc = &rt->checks[i];
+		m->cx[i].opts = rc->opts;
+		m->cx[i].data = rc->data;
+		int r = rc->ck->msg_begin != NULL ? rc->ck->msg_begin(m, &m->cx[i]) : 1;
+		m->priv->active[i] = r == 1;
+		m->priv->begun[i] = r != 0;
+		if (r < 0)
+			check_failed(m, i, "MAIL FROM");
+	}
 }
 
 struct msg *pipeline_msg_begin(struct conn *c, const char *mail_from, const char *auth_user)
@@ -98,6 +110,8 @@ struct msg *pipeline_msg_begin(struct conn *c, const char *mail_from, const char
 	const struct runtime *rt = c->rt;
 	m->arena = a;
 	m->conn = c;
+	m->rt = rt;
+	m->cfg = rt->cfg;
 	m->qid = "NOQUEUE";
 	m->now = time(NULL);
 	m->auth_user = auth_user != NULL && auth_user[0] != '\0' ? arena_strdup(a, auth_user) : NULL;
@@ -105,24 +119,15 @@ struct msg *pipeline_msg_begin(struct conn *c, const char *mail_from, const char
 	m->mail_from_raw = arena_strdup(a, mail_from != NULL ? mail_from : "");
 	const char *err = NULL;
 	m->mail_from_valid = addr_parse_path(a, m->mail_from_raw, &m->mail_from, &err) == 0;
-	m->check_state = arena_alloc_array(a, rt->n_checks + 1, sizeof(void *));
-	struct msg_private *p = arena_alloc(a, sizeof(*p));
-	p->active = arena_alloc_array(a, rt->n_checks + 1, sizeof(bool));
-	p->begun = arena_alloc_array(a, rt->n_checks + 1, sizeof(bool));
-	m->check_state[rt->n_checks] = p;
+	m->cx = arena_alloc_array(a, rt->n_checks + 1, sizeof(*m->cx));
+	m->priv = arena_alloc(a, sizeof(*m->priv));
+	m->priv->active = arena_alloc_array(a, rt->n_checks + 1, sizeof(bool));
+	m->priv->begun = arena_alloc_array(a, rt->n_checks + 1, sizeof(bool));
+	if (rt->wants_spool)
+		m->priv->spool = spool_new(rt->cfg->spool_memory_limit, rt->cfg->spool_directory);
 	c->msg = m;
 	c->messages++;
-
-	for (size_t i = 0; i < rt->n_checks; i++) {
-		const struct check *ck = rt->checks[i];
-		if (ck->enabled != NULL && !ck->enabled(rt->cfg))
-			continue;
-		int r = ck->msg_begin != NULL ? ck->msg_begin(m, &m->check_state[i]) : 1;
-		p->active[i] = r == 1;
-		p->begun[i] = r != 0;
-		if (r < 0)
-			check_failed(m, i, "MAIL FROM");
-	}
+	begin_checks(m);
 	return m;
 }
 
@@ -134,15 +139,21 @@ void pipeline_msg_set_qid(struct msg *m, const char *qid)
 
 void pipeline_rcpt(struct msg *m, const char *rcpt)
 {
-	if (m->n_rcpts == m->rcpts_cap) {
-		size_t cap = m->rcpts_cap ? m->rcpts_cap * 2 : 4;
-		const char **n = arena_alloc_array(m->arena, cap, sizeof(*n));
-		if (m->n_rcpts > 0)
-			memcpy(n, m->rcpts, m->n_rcpts * sizeof(*n));
-		m->rcpts = n;
-		m->rcpts_cap = cap;
-	}
-	m->rcpts[m->n_rcpts++] = arena_strdup(m->arena, rcpt != NULL ? rcpt : "");
+	*ARRAY_PUSH_ARENA(m->arena, &m->rcpts) = arena_strdup(m->arena, rcpt != NULL ? rcpt : "");
+}
+
+/* Appends to the spool, if there is one; a failure is an internal error. */
+static void spool_put(struct msg *m, const void *p, size_t n)
+{
+	struct msg_private *pv = m->priv;
+	if (pv->spool == NULL || pv->spool_failed)
+		return;
+	if (spool_write(pv->spool, p, n) == 0)
+		return;
+	log_msg(LOG_ERR, m->qid, "cannot keep the message for the checks that read it: %s",
+		spool_error(pv->spool));
+	pv->spool_failed = true;
+	m->verdict.internal_error = true;
 }
 
 /* The longest physical line of a folded value. */
@@ -163,7 +174,7 @@ static size_t longest_line(const char *v, size_t len)
 static enum hdr_error header_over_limit(const struct msg *m, size_t name_len,
 					const char *value, size_t value_len)
 {
-	const struct config *cfg = cfg_of(m);
+	const struct config *cfg = m->cfg;
 	size_t field = name_len + 1 + value_len;
 	if (m->header_fields_seen > cfg->max_header_count)
 		return HDR_ERR_COUNT;
@@ -197,32 +208,24 @@ static char *copy_crlf(struct arena *a, const char *v, size_t len, size_t *len_r
 
 static void note_ar_field(struct msg *m, const char *value, size_t len)
 {
-	struct msg_private *p = priv(m);
+	struct msg_private *p = m->priv;
 	p->ar_seen++;
-	if (!ar_authserv_id_is(value, len, cfg_of(m)->authserv_id))
-		return;
-	if (p->n_forged == p->forged_cap) {
-		size_t cap = p->forged_cap ? p->forged_cap * 2 : 4;
-		size_t *n = arena_alloc_array(m->arena, cap, sizeof(*n));
-		if (p->n_forged > 0)
-			memcpy(n, p->forged, p->n_forged * sizeof(*n));
-		p->forged = n;
-		p->forged_cap = cap;
-	}
-	p->forged[p->n_forged++] = p->ar_seen;
+	if (ar_authserv_id_is(value, len, m->cfg->authserv_id))
+		*ARRAY_PUSH_ARENA(m->arena, &p->forged) = p->ar_seen;
 }
 
-static void store_header(struct msg *m, struct msg_header *h)
+/* The field as it was on the wire, for the spool: name ":" value CRLF. */
+static void spool_field(struct msg *m, const char *name, size_t name_len, const char *value,
+			size_t value_len)
 {
-	if (m->n_headers == m->headers_cap) {
-		size_t cap = m->headers_cap ? m->headers_cap * 2 : 32;
-		struct msg_header *n = arena_alloc_array(m->arena, cap, sizeof(*n));
-		if (m->n_headers > 0)
-			memcpy(n, m->headers, m->n_headers * sizeof(*n));
-		m->headers = n;
-		m->headers_cap = cap;
-	}
-	m->headers[m->n_headers++] = *h;
+	if (m->priv->spool == NULL)
+		return;
+	size_t len;
+	const char *v = copy_crlf(m->arena, value, value_len, &len);
+	spool_put(m, name, name_len);
+	spool_put(m, ":", 1);
+	spool_put(m, v, len);
+	spool_put(m, "\r\n", 2);
 }
 
 void pipeline_header(struct msg *m, const char *name, const char *value, size_t value_len)
@@ -230,6 +233,7 @@ void pipeline_header(struct msg *m, const char *name, const char *value, size_t 
 	size_t name_len = strlen(name);
 	m->header_fields_seen++;
 	m->header_bytes_seen += name_len + 1 + value_len + 2;
+	spool_field(m, name, name_len, value, value_len);
 	/*
 	 * Forged Authentication-Results fields are tracked whatever the limits
 	 * say, so none can hide past them (RFC 8601 5).
@@ -244,39 +248,33 @@ void pipeline_header(struct msg *m, const char *name, const char *value, size_t 
 			hdr_error_text(m->header_limit), m->header_fields_seen, name);
 		return;
 	}
-	struct msg_header h;
-	h.name = arena_strdup(m->arena, name);
-	h.value = copy_crlf(m->arena, value, value_len, &h.value_len);
-	store_header(m, &h);
-
-	const struct runtime *rt = m->conn->rt;
-	for (size_t i = 0; i < rt->n_checks; i++)
-		if (priv(m)->active[i] && rt->checks[i]->header != NULL &&
-		    rt->checks[i]->header(m, m->check_state[i], &h) < 0)
+	struct msg_header *h = ARRAY_PUSH_ARENA(m->arena, &m->headers);
+	h->name = arena_strdup(m->arena, name);
+	h->value = copy_crlf(m->arena, value, value_len, &h->value_len);
+	for (size_t i = 0; i < m->rt->n_checks; i++)
+		if (HOOK(m, i, header) != NULL && HOOK(m, i, header)(m, &m->cx[i], h) < 0)
 			check_failed(m, i, "header");
 }
 
 void pipeline_eoh(struct msg *m)
 {
-	const struct runtime *rt = m->conn->rt;
 	m->eoh_done = true;
+	spool_put(m, "\r\n", 2);
 	if (m->header_limit != HDR_OK)
 		return;
-	for (size_t i = 0; i < rt->n_checks; i++)
-		if (priv(m)->active[i] && rt->checks[i]->eoh != NULL &&
-		    rt->checks[i]->eoh(m, m->check_state[i]) < 0)
+	for (size_t i = 0; i < m->rt->n_checks; i++)
+		if (HOOK(m, i, eoh) != NULL && HOOK(m, i, eoh)(m, &m->cx[i]) < 0)
 			check_failed(m, i, "end of header");
 }
 
 void pipeline_body(struct msg *m, const uint8_t *data, size_t len)
 {
-	const struct runtime *rt = m->conn->rt;
 	m->body_bytes += len;
+	spool_put(m, data, len);
 	if (m->header_limit != HDR_OK)
 		return;
-	for (size_t i = 0; i < rt->n_checks; i++)
-		if (priv(m)->active[i] && rt->checks[i]->body != NULL &&
-		    rt->checks[i]->body(m, m->check_state[i], data, len) < 0)
+	for (size_t i = 0; i < m->rt->n_checks; i++)
+		if (HOOK(m, i, body) != NULL && HOOK(m, i, body)(m, &m->cx[i], data, len) < 0)
 			check_failed(m, i, "body");
 }
 
@@ -294,13 +292,15 @@ bool pipeline_over_limit(const struct msg *m)
 	return m->header_limit != HDR_OK;
 }
 
-bool pipeline_wants_body(const struct runtime *rt)
+const void *msg_result(const struct msg *m, const char *check)
 {
-	for (size_t i = 0; i < rt->n_checks; i++)
-		if (rt->checks[i]->body != NULL &&
-		    (rt->checks[i]->enabled == NULL || rt->checks[i]->enabled(rt->cfg)))
-			return true;
-	return false;
+	ptrdiff_t i = runtime_check_index(m->rt, check);
+	return i >= 0 ? m->cx[i].result : NULL;
+}
+
+const struct spool *msg_spool(const struct msg *m)
+{
+	return m->priv->spool_failed ? NULL : m->priv->spool;
 }
 
 /* OnHeaderLimit: the whole header could not be read within the limits. */
@@ -308,7 +308,7 @@ static void apply_header_limit(struct msg *m)
 {
 	const char *what = hdr_error_text(m->header_limit);
 	char *text = arena_printf(m->arena, "message header exceeds limits: %s", what);
-	switch (cfg_of(m)->on_header_limit) {
+	switch (m->cfg->on_header_limit) {
 	case ON_ERROR_REJECT:
 		verdict_propose(m->arena, &m->verdict, ACTION_REJECT, "limits", "552", "5.3.4", text);
 		break;
@@ -322,17 +322,96 @@ static void apply_header_limit(struct msg *m)
 
 static void apply_internal_error(struct msg *m)
 {
-	if (cfg_of(m)->on_internal_error == ON_ERROR_TEMPFAIL)
+	if (m->cfg->on_internal_error == ON_ERROR_TEMPFAIL)
 		verdict_propose(m->arena, &m->verdict, ACTION_TEMPFAIL, "internal", "451", "4.3.0",
 				"internal error in the mail filter, try again later");
 	else
 		log_msg(LOG_WARNING, m->qid, "internal error; accepting as OnInternalError says");
 }
 
-static void add_edit(struct msg *m, struct header_edit *edits, enum edit_op op,
+/* ---- the header as it will leave (seal phase) ---- */
+
+static void view_insert(struct msg *m, struct msg_headers *h, size_t at,
+			const struct msg_header *f)
+{
+	ARRAY_PUSH_ARENA(m->arena, h);
+	if (at > h->n - 1)
+		at = h->n - 1;
+	memmove(&h->v[at + 1], &h->v[at], (h->n - 1 - at) * sizeof(h->v[0]));
+	h->v[at] = *f;
+}
+
+/* Deletes the index-th (1-based) field named name, if there is one. */
+static void view_delete(struct msg_headers *h, const char *name, size_t index)
+{
+	for (size_t i = 0, seen = 0; i < h->n; i++) {
+		if (strcasecmp(h->v[i].name, name) != 0 || ++seen != index)
+			continue;
+		memmove(&h->v[i], &h->v[i + 1], (h->n - i - 1) * sizeof(h->v[0]));
+		h->n--;
+		return;
+	}
+}
+
+/* A field we add, as the MTA will write it: a space after the colon. */
+static struct msg_header added_field(struct msg *m, const char *name, const char *value)
+{
+	struct msg_header f = { .name = name };
+	char *v = arena_printf(m->arena, " %s", value);
+	f.value = copy_crlf(m->arena, v, strlen(v), &f.value_len);
+	return f;
+}
+
+static void apply_view_edit(struct msg *m, struct msg_headers *h, const struct header_edit *e)
+{
+	struct msg_header f;
+	switch (e->op) {
+	case EDIT_INSERT:
+		f = added_field(m, e->name, e->value);
+		view_insert(m, h, e->index, &f);
+		break;
+	case EDIT_ADD:
+		f = added_field(m, e->name, e->value);
+		view_insert(m, h, h->n, &f);
+		break;
+	case EDIT_DELETE:
+		view_delete(h, e->name, e->index);
+		break;
+	}
+}
+
+/* The fields received, with every edit applied the way build_edits orders them. */
+static void build_view(struct msg *m)
+{
+	struct msg_private *p = m->priv;
+	struct msg_headers *h = &p->final;
+	h->n = 0;
+	for (size_t i = 0; i < m->headers.n; i++)
+		*ARRAY_PUSH_ARENA(m->arena, h) = m->headers.v[i];
+	for (size_t i = p->forged.n; i > 0; i--)
+		view_delete(h, AR_NAME, p->forged.v[i - 1]);
+	for (size_t i = 0; i < m->verdict.edits.n; i++)
+		apply_view_edit(m, h, &m->verdict.edits.v[i]);
+	struct msg_header ar = added_field(m, AR_NAME, p->result.ar_value);
+	view_insert(m, h, 0, &ar);
+	p->final_edits = m->verdict.edits.n;
+}
+
+const struct msg_headers *pipeline_final_header(struct msg *m)
+{
+	struct msg_private *p = m->priv;
+	if (!p->sealing)
+		return NULL;
+	if (p->final.v == NULL || p->final_edits != m->verdict.edits.n)
+		build_view(m);
+	return &p->final;
+}
+
+/* ---- end of message ---- */
+
+static void add_edit(struct eom_result *r, struct header_edit *edits, enum edit_op op,
 		     const char *name, const char *value, size_t index)
 {
-	struct eom_result *r = &priv(m)->result;
 	struct header_edit *e = &edits[r->n_edits++];
 	e->op = op;
 	e->name = name;
@@ -342,61 +421,99 @@ static void add_edit(struct msg *m, struct header_edit *edits, enum edit_op op,
 
 /*
  * The header edits: forged fields deleted last-first so each index still
- * names the field it named when counted, then the checks' own changes,
- * then ours inserted at the top, above everything (inserting it before the
- * deletions would shift every index by one).
+ * names the field it named when counted, then the checks' own changes (the
+ * decide phase's, then the seal phase's), then ours inserted at the top,
+ * above everything (inserting it before the deletions would shift every
+ * index by one).
  */
 static void build_edits(struct msg *m)
 {
-	struct msg_private *p = priv(m);
+	struct msg_private *p = m->priv;
 	struct eom_result *r = &p->result;
 	const struct verdict *v = &m->verdict;
 	struct header_edit *edits =
-		arena_alloc_array(m->arena, p->n_forged + v->n_edits + 1, sizeof(*edits));
+		arena_alloc_array(m->arena, p->forged.n + v->edits.n + 1, sizeof(*edits));
 	r->edits = edits;
-	for (size_t i = p->n_forged; i > 0; i--)
-		add_edit(m, edits, EDIT_DELETE, AR_NAME, NULL, p->forged[i - 1]);
-	for (size_t i = 0; i < v->n_edits; i++)
-		add_edit(m, edits, v->edits[i].op, v->edits[i].name, v->edits[i].value,
-			 v->edits[i].index);
-	add_edit(m, edits, EDIT_INSERT, AR_NAME, r->ar_value, 0);
+	for (size_t i = p->forged.n; i > 0; i--)
+		add_edit(r, edits, EDIT_DELETE, AR_NAME, NULL, p->forged.v[i - 1]);
+	for (size_t i = 0; i < v->edits.n; i++)
+		add_edit(r, edits, v->edits.v[i].op, v->edits.v[i].name, v->edits.v[i].value,
+			 v->edits.v[i].index);
+	add_edit(r, edits, EDIT_INSERT, AR_NAME, r->ar_value, 0);
 }
 
+/* The one line a message leaves in the log, with the snapshot it had. */
 static void log_verdict(const struct msg *m, const struct eom_result *r)
 {
 	const struct conn *c = m->conn;
+	char gen[32] = "";
+	if (m->rt->generation > 0)
+		snprintf(gen, sizeof(gen), " gen=%lu", m->rt->generation);
 	log_msg(LOG_INFO, m->qid,
-		"from=<%s%s%s> client=%s[%s] origin=%s action=%s%s%s ar=\"%s\"",
+		"from=<%s%s%s> client=%s[%s] origin=%s%s action=%s%s%s ar=\"%s\"",
 		m->mail_from.local != NULL ? m->mail_from.local : "",
 		m->mail_from.domain != NULL && m->mail_from.domain[0] != '\0' ? "@" : "",
 		m->mail_from.domain != NULL ? m->mail_from.domain : "", c->client_host,
-		c->client_ip, m->internal ? "internal" : "external", action_name(r->action),
-		m->verdict.action_by != NULL ? " by=" : "",
-		m->verdict.action_by != NULL ? m->verdict.action_by : "",
-		r->ar_value);
+		c->client_ip, m->internal ? "internal" : "external", gen,
+		action_name(r->action), m->verdict.action_by != NULL ? " by=" : "",
+		m->verdict.action_by != NULL ? m->verdict.action_by : "", r->ar_value);
+}
+
+static bool delivered(enum action a)
+{
+	return a == ACTION_ACCEPT || a == ACTION_QUARANTINE;
+}
+
+/* The checks decide: results, proposed actions, header edits. */
+static void decide(struct msg *m)
+{
+	if (m->header_limit != HDR_OK)
+		apply_header_limit(m);
+	if (m->verdict.action == ACTION_REJECT)
+		return;
+	for (size_t i = 0; i < m->rt->n_checks; i++)
+		if (HOOK(m, i, eom) != NULL && HOOK(m, i, eom)(m, &m->cx[i]) < 0)
+			check_failed(m, i, "end of message");
+}
+
+/* The checks that must see the final header: a failure here is OnInternalError. */
+static void seal(struct msg *m)
+{
+	m->priv->sealing = true;
+	bool before = m->verdict.internal_error;
+	m->verdict.internal_error = false;
+	for (size_t i = 0; i < m->rt->n_checks; i++)
+		if (HOOK(m, i, seal) != NULL && HOOK(m, i, seal)(m, &m->cx[i]) < 0)
+			check_failed(m, i, "seal");
+	m->priv->sealing = false;
+	if (m->verdict.internal_error)
+		apply_internal_error(m);
+	m->verdict.internal_error |= before;
+}
+
+static void take_action(struct eom_result *r, const struct verdict *v)
+{
+	r->action = v->action;
+	r->smtp_code = v->smtp_code;
+	r->smtp_xcode = v->smtp_xcode;
+	r->smtp_text = v->smtp_text;
 }
 
 const struct eom_result *pipeline_eom(struct msg *m)
 {
-	const struct runtime *rt = m->conn->rt;
-	struct eom_result *r = &priv(m)->result;
-	if (m->header_limit != HDR_OK)
-		apply_header_limit(m);
-	if (m->verdict.action != ACTION_REJECT) {
-		for (size_t i = 0; i < rt->n_checks; i++)
-			if (priv(m)->active[i] && rt->checks[i]->eom != NULL &&
-			    rt->checks[i]->eom(m, m->check_state[i]) < 0)
-				check_failed(m, i, "end of message");
-	}
+	struct eom_result *r = &m->priv->result;
+	decide(m);
 	if (m->verdict.internal_error)
 		apply_internal_error(m);
-	r->action = m->verdict.action;
-	r->smtp_code = m->verdict.smtp_code;
-	r->smtp_xcode = m->verdict.smtp_xcode;
-	r->smtp_text = m->verdict.smtp_text;
-	r->ar_value = verdict_ar_value(m->arena, cfg_of(m)->authserv_id, &m->verdict);
+	/* the verdict is final: the action and what Authentication-Results says */
+	r->ar_value = verdict_ar_value(m->arena, m->cfg->authserv_id, &m->verdict);
+	take_action(r, &m->verdict);
+	if (delivered(r->action)) {
+		seal(m);
+		take_action(r, &m->verdict);
+	}
 	/* a message that will not be delivered needs no header changes */
-	if (r->action == ACTION_ACCEPT || r->action == ACTION_QUARANTINE)
+	if (delivered(r->action))
 		build_edits(m);
 	log_verdict(m, r);
 	return r;
@@ -407,10 +524,11 @@ void pipeline_msg_end(struct conn *c)
 	struct msg *m = c->msg;
 	if (m == NULL)
 		return;
-	const struct runtime *rt = c->rt;
+	const struct runtime *rt = m->rt;
 	for (size_t i = 0; i < rt->n_checks; i++)
-		if (priv(m)->begun[i] && rt->checks[i]->msg_end != NULL)
-			rt->checks[i]->msg_end(m, m->check_state[i]);
+		if (m->priv->begun[i] && rt->checks[i].ck->msg_end != NULL)
+			rt->checks[i].ck->msg_end(m, &m->cx[i]);
+	spool_free(&m->priv->spool);
 	c->msg = NULL;
 	struct arena *a = m->arena; /* m itself lives in it */
 	arena_free(&a);

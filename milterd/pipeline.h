@@ -2,20 +2,29 @@
  * The message pipeline: what cachet does with a connection and its
  * messages, independent of libmilter.  Two thin drivers feed it: the milter
  * (milter.c, one thread per SMTP connection) and `cachet check` (a message
- * file).  Unit tests drive it directly.
+ * file, through feed.c).  Unit tests drive it directly or through feed.c.
  *
  *	connect -> helo -> envfrom -> envrcpt* -> header* -> eoh -> body* -> eom
  *
  * Checks are modules (struct check, see check.h) with a hook per stage they
- * need.  The pipeline calls them in the order of the check table, collects
- * their results into the message's verdict (verdict.h), and at end of
- * message turns the verdict into header edits and an action for the driver
- * to apply.
+ * need.  The pipeline calls the enabled ones in the runtime's order,
+ * collects their results into the message's verdict (verdict.h), and ends
+ * the message in three steps: the checks decide (eom), the verdict becomes
+ * final (action, Authentication-Results value), then the checks that must
+ * see the header as it will leave run (seal: signing), and everything
+ * becomes header edits and an action for the driver to apply.
+ *
+ * The spool: when an enabled check has CHECK_SPOOL, the pipeline keeps the
+ * raw message as it streams (header fields as received with CRLF line ends,
+ * the empty line, the body): in memory up to SpoolMemoryLimit, beyond that
+ * in an unnamed temporary file in SpoolDirectory (lib/util/spool.h), and
+ * checks read it through msg_spool() whatever the backing.  When no check
+ * asks, nothing is kept: body hashes stream as the body passes.
  *
  * Lifetimes: a connection owns an arena freed by pipeline_conn_free(); a
- * message owns an arena freed by pipeline_msg_end(), which drivers call on
- * every path (end of message, abort, close, error).  Nothing per-message
- * outlives its message.
+ * message owns an arena (and its spool) freed by pipeline_msg_end(), which
+ * drivers call on every path (end of message, abort, close, error).
+ * Nothing per-message outlives its message.
  */
 #ifndef CACHET_PIPELINE_H
 #define CACHET_PIPELINE_H
@@ -28,17 +37,23 @@
 
 #include "addr.h"
 #include "arena.h"
+#include "array.h"
+#include "check.h"
 #include "header.h"
 #include "runtime.h"
+#include "spool.h"
 #include "verdict.h"
-
-struct check;
 
 /* A header field as the message carried it. */
 struct msg_header {
 	const char *name;
 	const char *value;	/* after the colon, folds as CRLF+WSP, no final CRLF */
 	size_t value_len;
+};
+
+struct msg_headers {
+	struct msg_header *v;
+	size_t n, cap;
 };
 
 struct conn {
@@ -52,20 +67,25 @@ struct conn {
 	struct msg *msg;	/* the message in progress, or NULL */
 };
 
+struct msg_private;
+
 struct msg {
 	struct arena *arena;
 	struct conn *conn;
+	const struct runtime *rt;	/* the connection's snapshot */
+	const struct config *cfg;	/* rt->cfg */
 	const char *qid;	/* queue id, or "NOQUEUE" until the MTA gives one */
 	const char *auth_user;	/* SASL login name, or NULL */
 	bool internal;		/* internal client or authenticated sender */
 	const char *mail_from_raw;	/* as given */
 	struct addr mail_from;	/* parsed; local = domain = "" for <> */
 	bool mail_from_valid;
-	const char **rcpts;
-	size_t n_rcpts, rcpts_cap;
+	struct {
+		const char **v;
+		size_t n, cap;
+	} rcpts;
 
-	struct msg_header *headers;	/* stored fields, in order */
-	size_t n_headers, headers_cap;
+	struct msg_headers headers;	/* stored fields, in order */
 	size_t header_fields_seen;	/* including any beyond the limit */
 	size_t header_bytes_seen;
 	enum hdr_error header_limit;	/* first limit exceeded, or HDR_OK */
@@ -74,7 +94,8 @@ struct msg {
 	uint64_t body_bytes;
 	time_t now;		/* the message's clock (fixed by `cachet check --now`) */
 	struct verdict verdict;
-	void **check_state;	/* one slot per check, owned by that check */
+	struct check_ctx *cx;	/* per check of rt, in run order */
+	struct msg_private *priv;	/* the pipeline's own bookkeeping */
 };
 
 /* What the driver must do at end of message. */
@@ -115,8 +136,8 @@ void pipeline_header(struct msg *m, const char *name, const char *value, size_t 
 void pipeline_eoh(struct msg *m);
 void pipeline_body(struct msg *m, const uint8_t *data, size_t len);
 /*
- * Runs the end-of-message hooks and builds the verdict.  The result lives in
- * the message's arena: use it before pipeline_msg_end().
+ * Ends the message: decide, final verdict, seal (see the top).  The result
+ * lives in the message's arena: use it before pipeline_msg_end().
  */
 const struct eom_result *pipeline_eom(struct msg *m);
 /* Frees the message in progress, whatever stage it reached. */
@@ -128,10 +149,26 @@ void pipeline_msg_end(struct conn *c);
  */
 void pipeline_header_limit(struct msg *m, enum hdr_error e);
 
-/* Does any enabled check need the body?  (Lets the milter skip it.) */
-bool pipeline_wants_body(const struct runtime *rt);
-
 /* Has the header already gone over a limit?  (The milter can stop early.) */
 bool pipeline_over_limit(const struct msg *m);
+
+/* ---- for checks ---- */
+
+/*
+ * The raw message so far (the whole of it at end of message), or NULL when
+ * no enabled check has CHECK_SPOOL or the spool failed (then the message
+ * gets OnInternalError).  Read it with spool_read_at().
+ */
+const struct spool *msg_spool(const struct msg *m);
+
+/*
+ * In the seal phase: the header as it will leave, top to bottom: the
+ * fields received minus the forged Authentication-Results fields removed,
+ * with the header edits of the decide phase applied, our
+ * Authentication-Results field on top, and the edits of earlier seal hooks.
+ * Values as in struct msg_header (a leading space, CRLF folds).  The array
+ * lives in the message arena; NULL outside the seal phase.
+ */
+const struct msg_headers *pipeline_final_header(struct msg *m);
 
 #endif

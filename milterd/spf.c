@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pipeline.h"
 #include "spf_dns.h"
 #include "xalloc.h"
 
@@ -57,20 +58,41 @@ struct spf_job {
 };
 
 struct spf_state {
+	const struct spf_options *opts;
+	struct spf_shared *shared;
 	struct spf_job *job;	/* NULL when nothing was started */
 	const char *sender;	/* "local@domain", or NULL for <> or a bad path */
 	const char *helo;	/* lower-cased, when it is a domain name, else NULL */
 	bool sender_bad;	/* MAIL FROM did not parse */
+	struct spf_result result;
 };
 
-static bool spf_enabled(const struct config *cfg)
-{
-	return cfg->spf;
-}
+static const struct conffile_bounds spf_timeout_bounds = { 100, 25000 };
 
-static int spf_setup(const struct config *cfg, void **data_r, char **error_r)
+#define OPT(name, type, def, field, extra)                                      \
+	CONFFILE_OPT(struct spf_options, name, type, def, field, extra)
+
+static const struct conffile_option spf_option_table[] = {
+	OPT("SPF", &conffile_bool, "yes", spf, NULL),
+	OPT("SPFRejectFail", &conffile_bool, "no", reject_fail, NULL),
+	OPT("AddReceivedSPF", &conffile_bool, "no", add_received_spf, NULL),
+	OPT("SPFTimeout", &conffile_duration, "10s", timeout_ms, &spf_timeout_bounds),
+};
+
+static const struct conffile_schema spf_options = {
+	spf_option_table, ARRAY_LEN(spf_option_table), sizeof(struct spf_options),
+};
+
+static bool spf_enabled(const struct config *cfg, const void *opts)
 {
 	(void)cfg;
+	return ((const struct spf_options *)opts)->spf;
+}
+
+static int spf_setup(const struct config *cfg, const void *opts, void **data_r, char **error_r)
+{
+	(void)cfg;
+	(void)opts;
 	(void)error_r;
 	struct spf_shared *sh = xcalloc(1, sizeof(*sh));
 	pthread_mutex_init(&sh->lock, NULL);
@@ -148,7 +170,7 @@ static bool ip_ok(const char *ip)
 
 static struct spf_job *job_new(struct msg *m, const struct spf_state *st)
 {
-	const struct runtime *rt = m->conn->rt;
+	const struct runtime *rt = m->rt;
 	struct spf_job *j = xcalloc(1, sizeof(*j));
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_condattr_t ca;
@@ -157,13 +179,13 @@ static struct spf_job *job_new(struct msg *m, const struct spf_state *st)
 	pthread_cond_init(&j->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	j->refs = 2;
-	j->shared = check_data(m, &check_spf);
+	j->shared = st->shared;
 	j->be.dns = rt->dns;
 	j->ip = xstrdup(m->conn->client_ip);
 	j->helo = st->helo != NULL ? xstrdup(st->helo) : NULL;
 	j->sender = st->sender != NULL ? xstrdup(st->sender) : NULL;
 	j->receiver = xstrdup(rt->cfg->authserv_id);
-	j->deadline_ms = spf_clock_ms() + rt->cfg->spf_timeout_ms;
+	j->deadline_ms = spf_clock_ms() + st->opts->timeout_ms;
 	j->do_mfrom = st->sender != NULL;
 	j->do_helo = st->helo != NULL;
 	return j;
@@ -195,7 +217,7 @@ static int start(struct msg *m, struct spf_state *st)
 	return 0;
 }
 
-static int spf_begin(struct msg *m, void **state_r)
+static int spf_begin(struct msg *m, struct check_ctx *cx)
 {
 	if (m->internal)
 		return 0;
@@ -204,6 +226,8 @@ static int spf_begin(struct msg *m, void **state_r)
 		return 0;
 	}
 	struct spf_state *st = arena_alloc(m->arena, sizeof(*st));
+	st->opts = cx->opts;
+	st->shared = cx->data;
 	const char *helo = m->conn->helo;
 	if (helo != NULL) {
 		char *h = addr_domain_normalize(m->arena, helo, strlen(helo));
@@ -214,7 +238,7 @@ static int spf_begin(struct msg *m, void **state_r)
 	else if (m->mail_from.domain[0] != '\0')
 		st->sender = arena_printf(m->arena, "%s@%s", m->mail_from.local,
 					  m->mail_from.domain);
-	*state_r = st;
+	cx->state = st;
 	if (st->sender == NULL && st->helo == NULL)
 		return 1;	/* nothing to evaluate; eom says so */
 	return start(m, st) < 0 ? -1 : 1;
@@ -247,34 +271,49 @@ static char *received_spf(struct msg *m, const struct spf_state *st, const char 
 	return arena_printf(m->arena, "%s (%s) client-ip=%s; envelope-from=\"%s\";%s%s%s "
 			    "receiver=%s; identity=%s", result, c, m->conn->client_ip, from,
 			    st->helo ? " helo=" : "", st->helo ? st->helo : "", st->helo ? ";" : "",
-			    m->conn->rt->cfg->authserv_id, helo_identity ? "helo" : "mailfrom");
+			    m->cfg->authserv_id, helo_identity ? "helo" : "mailfrom");
 }
 
-static void report(struct msg *m, const struct spf_state *st, bool helo_scope,
+/* The typed result of one identity. */
+static void keep_result(struct msg *m, struct spf_state *st, bool helo_scope, const char *result,
+			const char *domain)
+{
+	struct spf_identity_result *r = arena_alloc(m->arena, sizeof(*r));
+	r->result = arena_strdup(m->arena, result);
+	r->domain = domain;
+	if (helo_scope)
+		st->result.helo = r;
+	else
+		st->result.mfrom = r;
+}
+
+static void report(struct msg *m, struct spf_state *st, bool helo_scope,
 		   const char *result, const char *comment, const char *explanation)
 {
-	const struct config *cfg = m->conn->rt->cfg;
+	const struct spf_options *opts = st->opts;
 	struct ar_result r = { .method = "spf", .result = result, .comment = comment };
+	const char *domain = NULL;
 	if (helo_scope && st->helo != NULL) {
 		r.props = arena_printf(m->arena, "smtp.helo=%s", st->helo);
-		r.domain = st->helo;
+		domain = st->helo;
 	} else if (!helo_scope && st->sender != NULL) {
-		r.domain = strrchr(st->sender, '@') + 1;
+		domain = strrchr(st->sender, '@') + 1;
 		/* RFC 8601 2.7.2: the domain alone when the local-part is not plain */
 		r.props = arena_printf(m->arena, "smtp.mailfrom=%s",
-				       spf_dns_local_ok(m->mail_from.local) ? st->sender : r.domain);
+				       spf_dns_local_ok(m->mail_from.local) ? st->sender : domain);
 	}
-	r.scope = helo_scope ? SPF_SCOPE_HELO : SPF_SCOPE_MFROM;
+	keep_result(m, st, helo_scope, result, domain);
 	verdict_add_result(m->arena, &m->verdict, &r);
-	log_msg(LOG_INFO, m->qid, "spf: %s %s: %s", r.scope, result, comment ? comment : "");
+	log_msg(LOG_INFO, m->qid, "spf: %s %s: %s", helo_scope ? "helo" : "mfrom", result,
+		comment ? comment : "");
 	/* the identity that stands for the message: MAIL FROM, or HELO for <> */
 	bool main_identity = helo_scope == (st->sender == NULL);
 	if (!main_identity)
 		return;
-	if (cfg->add_received_spf)
+	if (opts->add_received_spf)
 		verdict_add_edit(m->arena, &m->verdict, EDIT_INSERT, "Received-SPF",
 				 received_spf(m, st, result, comment, helo_scope), 0);
-	if (cfg->spf_reject_fail && strcmp(result, "fail") == 0) {
+	if (opts->reject_fail && strcmp(result, "fail") == 0) {
 		const char *who = st->sender != NULL ? st->sender : st->helo;
 		char *text = arena_printf(m->arena, "SPF: %s is not allowed to send mail from %s%s%s",
 					  m->conn->client_ip, who, explanation ? ": " : "",
@@ -284,22 +323,23 @@ static void report(struct msg *m, const struct spf_state *st, bool helo_scope,
 	}
 }
 
-static void report_outcome(struct msg *m, const struct spf_state *st, bool helo_scope,
+static void report_outcome(struct msg *m, struct spf_state *st, bool helo_scope,
 			   bool done, const struct spf_outcome *o)
 {
 	if (!done) {
 		report(m, st, helo_scope, "temperror",
 		       arena_printf(m->arena, "%s: SPF evaluation did not finish within "
-				    "SPFTimeout", m->conn->rt->cfg->authserv_id), NULL);
+				    "SPFTimeout", m->cfg->authserv_id), NULL);
 		return;
 	}
 	report(m, st, helo_scope, spf_res_name(o->result), o->comment, o->explanation);
 }
 
-static int spf_eom(struct msg *m, void *state)
+static int spf_eom(struct msg *m, struct check_ctx *cx)
 {
-	struct spf_state *st = state;
-	const char *me = m->conn->rt->cfg->authserv_id;
+	struct spf_state *st = cx->state;
+	const char *me = m->cfg->authserv_id;
+	cx->result = &st->result;
 	bool done = st->job == NULL || wait_job(st->job);
 	if (st->sender_bad)
 		report(m, st, false, "none",
@@ -316,10 +356,10 @@ static int spf_eom(struct msg *m, void *state)
 	return 0;
 }
 
-static void spf_end(struct msg *m, void *state)
+static void spf_end(struct msg *m, struct check_ctx *cx)
 {
 	(void)m;
-	struct spf_state *st = state;
+	struct spf_state *st = cx->state;
 	if (st == NULL || st->job == NULL)
 		return;
 	__atomic_store_n(&st->job->cancel, 1, __ATOMIC_RELEASE);
@@ -328,7 +368,8 @@ static void spf_end(struct msg *m, void *state)
 }
 
 const struct check check_spf = {
-	.name = "spf",
+	.name = SPF_CHECK,
+	.options = &spf_options,
 	.enabled = spf_enabled,
 	.setup = spf_setup,
 	.teardown = spf_teardown,

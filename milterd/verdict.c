@@ -34,37 +34,18 @@ static const char *dup_or_null(struct arena *a, const char *s)
 
 void verdict_add_result(struct arena *a, struct verdict *v, const struct ar_result *r)
 {
-	if (v->n_results == v->results_cap) {
-		size_t cap = v->results_cap ? v->results_cap * 2 : 8;
-		struct ar_result *n = arena_alloc_array(a, cap, sizeof(*n));
-		if (v->n_results > 0)
-			memcpy(n, v->results, v->n_results * sizeof(*n));
-		v->results = n;
-		v->results_cap = cap;
-	}
-	struct ar_result *d = &v->results[v->n_results++];
+	struct ar_result *d = ARRAY_PUSH_ARENA(a, &v->results);
 	d->method = arena_strdup(a, r->method);
 	d->result = arena_strdup(a, r->result);
 	d->reason = dup_or_null(a, r->reason);
 	d->comment = dup_or_null(a, r->comment);
 	d->props = dup_or_null(a, r->props);
-	d->domain = dup_or_null(a, r->domain);
-	d->selector = dup_or_null(a, r->selector);
-	d->scope = dup_or_null(a, r->scope);
 }
 
 void verdict_add_edit(struct arena *a, struct verdict *v, enum edit_op op, const char *name,
 		      const char *value, size_t index)
 {
-	if (v->n_edits == v->edits_cap) {
-		size_t cap = v->edits_cap ? v->edits_cap * 2 : 4;
-		struct header_edit *n = arena_alloc_array(a, cap, sizeof(*n));
-		if (v->n_edits > 0)
-			memcpy(n, v->edits, v->n_edits * sizeof(*n));
-		v->edits = n;
-		v->edits_cap = cap;
-	}
-	struct header_edit *e = &v->edits[v->n_edits++];
+	struct header_edit *e = ARRAY_PUSH_ARENA(a, &v->edits);
 	e->op = op;
 	e->name = arena_strdup(a, name);
 	e->value = dup_or_null(a, value);
@@ -127,10 +108,10 @@ char *verdict_ar_value(struct arena *a, const char *authserv_id, const struct ve
 	struct buf b;
 	buf_init(&b, AR_MAX_LEN);
 	buf_puts(&b, authserv_id);
-	if (v->n_results == 0)
+	if (v->results.n == 0)
 		buf_puts(&b, "; none"); /* RFC 8601 2.2: no-result */
-	for (size_t i = 0; i < v->n_results; i++) {
-		const struct ar_result *r = &v->results[i];
+	for (size_t i = 0; i < v->results.n; i++) {
+		const struct ar_result *r = &v->results.v[i];
 		buf_printf(&b, "; %s=%s", r->method, r->result);
 		if (r->comment != NULL) {
 			buf_putc(&b, ' ');

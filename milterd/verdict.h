@@ -1,6 +1,7 @@
 /*
  * The verdict of one message: the results checks report (in RFC 8601
- * terms), the action, and at end of message the header edits that carry it:
+ * terms) for the Authentication-Results field, the action, and at end of
+ * message the header edits that carry it:
  * the removal of forged Authentication-Results fields that claim our
  * authserv-id, and our own field at the top of the header.
  *
@@ -17,6 +18,7 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "array.h"
 #include "buf.h"
 
 enum action {
@@ -34,15 +36,6 @@ struct ar_result {
 	const char *reason;	/* or NULL */
 	const char *comment;	/* or NULL: put in parentheses after the result */
 	const char *props;	/* "header.d=example.com header.s=sel", or NULL */
-	/*
-	 * For the checks that read results (DMARC, reports), not written to
-	 * the header as such: the authenticated domain (DKIM d=, the SPF
-	 * identity's domain), the DKIM selector, the SPF scope ("mfrom" or
-	 * "helo"); NULL when not applicable.
-	 */
-	const char *domain;
-	const char *selector;
-	const char *scope;
 };
 
 enum edit_op {
@@ -59,14 +52,12 @@ struct header_edit {
 };
 
 struct verdict {
-	struct ar_result *results;
-	size_t n_results, results_cap;
+	ARRAY(struct ar_result) results;	/* in the order reported */
 	enum action action;
 	const char *action_by;	/* the check that chose it */
 	const char *smtp_code, *smtp_xcode, *smtp_text;
 	bool internal_error;	/* a check failed internally */
-	struct header_edit *edits;	/* header changes checks asked for */
-	size_t n_edits, edits_cap;
+	ARRAY(struct header_edit) edits;	/* header changes checks asked for */
 };
 
 const char *action_name(enum action a);
@@ -81,9 +72,10 @@ void verdict_propose(struct arena *a, struct verdict *v, enum action act, const 
 		     const char *code, const char *xcode, const char *text);
 
 /*
- * Asks for a header change at end of message (e.g. a DKIM-Signature to
- * insert).  Applied in the order asked, after forged Authentication-Results
- * fields are deleted and before ours goes on top.  Strings are copied.
+ * Asks for a header change at end of message (a Received-SPF field, a
+ * DKIM-Signature in the seal phase).  Applied in the order asked, after
+ * forged Authentication-Results fields are deleted and before ours goes on
+ * top.  Strings are copied.
  */
 void verdict_add_edit(struct arena *a, struct verdict *v, enum edit_op op, const char *name,
 		      const char *value, size_t index);

@@ -582,18 +582,25 @@ static void check_schema(const struct conffile_schema *sc)
 		if (t->needs_extra)
 			ASSERT(o->extra != NULL);
 		ASSERT(strcasecmp(o->name, "Include") != 0);
-		for (size_t j = 0; j < i; j++)
-			ASSERT(strcasecmp(o->name, sc->options[j].name) != 0);
 	}
 }
 
 /* -- loading -- */
 
+/* One option of one schema fragment, as a load sees it. */
+struct slot {
+	const struct conffile_option *o;
+	void *obj;		/* the struct of its fragment */
+	bool set;		/* given in a file (not just defaulted) */
+	char *default_error;	/* a default that failed (see apply_defaults) */
+};
+
 struct load {
-	const struct conffile_schema *schema;
-	void *c;			/* the program's struct */
-	bool *set;			/* per option: given in a file (not just defaulted) */
-	char **default_error;		/* per option: a default that failed (see apply_defaults) */
+	struct slot *slots;		/* every option of every fragment */
+	size_t n_slots;
+	void **objs;			/* per fragment: its struct */
+	const struct conffile_schema *const *frags;
+	size_t n_frags;
 	struct {
 		dev_t dev;
 		ino_t ino;
@@ -601,13 +608,14 @@ struct load {
 	size_t depth;			/* entries in stack (text given directly has none) */
 	unsigned nesting;		/* Include levels above the current file */
 	size_t total;			/* bytes read over all files */
-	bool failed;
-	struct buf error;		/* the first error, whole */
+	unsigned errors;		/* errors met so far */
+	bool failed;			/* any at all */
+	struct buf error;		/* each error on a line of its own */
 };
 
 /* One file (or text) being read. */
 struct src {
-	const char *name;
+	const char *name;	/* "" when the error text names the file itself */
 	const char *dir;	/* for relative paths; NULL = cwd */
 	unsigned line;		/* 0 = no line (file-level error) */
 };
@@ -615,13 +623,22 @@ struct src {
 static void fail(struct load *ld, const struct src *s, const char *key, size_t key_len,
 		 const char *fmt, ...) PRINTF(5, 6);
 
-/* Records the first error as "NAME[:LINE]: [KEY: ]text". */
+/*
+ * Records an error as "NAME[:LINE]: [KEY: ]text", on a line of its own
+ * after the earlier ones; past CONFFILE_MAX_ERRORS, only that some were
+ * left out.
+ */
 static void fail(struct load *ld, const struct src *s, const char *key, size_t key_len,
 		 const char *fmt, ...)
 {
-	if (ld->failed)
-		return;
 	ld->failed = true;
+	if (++ld->errors > CONFFILE_MAX_ERRORS) {
+		if (ld->errors == CONFFILE_MAX_ERRORS + 1)
+			buf_printf(&ld->error, "\n(more errors not shown)");
+		return;
+	}
+	if (ld->errors > 1)
+		buf_putc(&ld->error, '\n');
 	if (s->name[0] != '\0') {	/* "" for errors that name the file themselves */
 		buf_puts(&ld->error, s->name);
 		if (s->line > 0)
@@ -660,14 +677,14 @@ static size_t edit_distance(const char *a, size_t alen, const char *b)
 }
 
 /* The known name closest to key, if within 2 edits; else NULL. */
-static const char *closest_name(const struct conffile_schema *sc, const char *key, size_t len)
+static const char *closest_name(const struct load *ld, const char *key, size_t len)
 {
 	const char *best = NULL;
 	size_t best_d = 3;
 	if (len > CONFFILE_MAX_KEY_SHOWN)
 		return NULL;
-	for (size_t i = 0; i <= sc->n_options; i++) {
-		const char *name = i < sc->n_options ? sc->options[i].name : "Include";
+	for (size_t i = 0; i <= ld->n_slots; i++) {
+		const char *name = i < ld->n_slots ? ld->slots[i].o->name : "Include";
 		size_t d = edit_distance(key, len, name);
 		if (d < best_d) {
 			best_d = d;
@@ -677,12 +694,11 @@ static const char *closest_name(const struct conffile_schema *sc, const char *ke
 	return best;
 }
 
-static const struct conffile_option *find_option(const struct conffile_schema *sc,
-						  const char *key, size_t len)
+static struct slot *find_slot(const struct load *ld, const char *key, size_t len)
 {
-	for (size_t i = 0; i < sc->n_options; i++)
-		if (slice_eq_ci(slice_make(key, len), sc->options[i].name))
-			return &sc->options[i];
+	for (size_t i = 0; i < ld->n_slots; i++)
+		if (slice_eq_ci(slice_make(key, len), ld->slots[i].o->name))
+			return &ld->slots[i];
 	return NULL;
 }
 
@@ -775,15 +791,14 @@ static bool extract_value(const char *p, size_t len, bool raw, struct buf *out,
 	return true;
 }
 
-static void apply_option(struct load *ld, const struct src *s, const struct conffile_option *o,
-			 const char *value)
+static void apply_option(struct load *ld, const struct src *s, struct slot *sl, const char *value)
 {
-	size_t idx = (size_t)(o - ld->schema->options);
-	struct conffile_ctx ctx = { s->dir, !ld->set[idx] };
+	const struct conffile_option *o = sl->o;
+	struct conffile_ctx ctx = { s->dir, !sl->set };
 	struct buf why;
 	buf_init(&why, 4096);
-	if (o->type->set(o, (char *)ld->c + o->offset, value, &ctx, &why))
-		ld->set[idx] = true;
+	if (o->type->set(o, (char *)sl->obj + o->offset, value, &ctx, &why))
+		sl->set = true;
 	else
 		fail(ld, s, o->name, strlen(o->name), "%s", why.p);
 	buf_free(&why);
@@ -813,9 +828,9 @@ static void parse_line(struct load *ld, const struct src *s, const char *p, size
 	size_t key_len = (size_t)(p + i - key);
 
 	bool include = slice_eq_ci(slice_make(key, key_len), "Include");
-	const struct conffile_option *o = include ? NULL : find_option(ld->schema, key, key_len);
-	if (!include && o == NULL) {
-		const char *near = closest_name(ld->schema, key, key_len);
+	struct slot *sl = include ? NULL : find_slot(ld, key, key_len);
+	if (!include && sl == NULL) {
+		const char *near = closest_name(ld, key, key_len);
 		if (near != NULL)
 			fail(ld, s, key, key_len, "unknown option; did you mean %s?", near);
 		else
@@ -825,21 +840,21 @@ static void parse_line(struct load *ld, const struct src *s, const char *p, size
 	struct buf value;
 	bool quoted;
 	buf_init(&value, CONFFILE_MAX_LINE);
-	if (!extract_value(p + i, len - i, o != NULL && o->type->raw, &value, &quoted))
+	if (!extract_value(p + i, len - i, sl != NULL && sl->o->type->raw, &value, &quoted))
 		fail(ld, s, key, key_len, "unterminated double quote");
 	else if (value.len == 0 && !quoted)
 		fail(ld, s, key, key_len, "missing value");
 	else if (include)
 		include_file(ld, s, value.p);
 	else
-		apply_option(ld, s, o, value.p);
+		apply_option(ld, s, sl, value.p);
 	buf_free(&value);
 }
 
 static void parse_text(struct load *ld, struct src *s, const char *text, size_t len)
 {
 	size_t i = 0;
-	while (i < len && !ld->failed) {
+	while (i < len) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t line_len = nl != NULL ? (size_t)(nl - (text + i)) : len - i;
 		size_t next = i + line_len + 1;
@@ -860,65 +875,79 @@ static void parse_text(struct load *ld, struct src *s, const char *text, size_t 
  */
 static void apply_defaults(struct load *ld)
 {
-	const struct conffile_schema *sc = ld->schema;
-	for (size_t i = 0; i < sc->n_options; i++) {
-		const struct conffile_option *o = &sc->options[i];
+	for (size_t i = 0; i < ld->n_slots; i++) {
+		const struct conffile_option *o = ld->slots[i].o;
 		if (o->def == NULL)
 			continue;
 		struct conffile_ctx ctx = { NULL, true };
 		struct buf why;
 		buf_init(&why, 4096);
-		if (!o->type->set(o, (char *)ld->c + o->offset, o->def, &ctx, &why))
-			ld->default_error[i] = buf_steal(&why);
+		if (!o->type->set(o, (char *)ld->slots[i].obj + o->offset, o->def, &ctx, &why))
+			ld->slots[i].default_error = buf_steal(&why);
 		buf_free(&why);
 	}
 }
 
-static void load_init(struct load *ld, const struct conffile_schema *sc)
+/* Option names are unique across the fragments of one file. */
+static void check_unique(const struct load *ld)
 {
-	check_schema(sc);
+	for (size_t i = 0; i < ld->n_slots; i++)
+		for (size_t j = 0; j < i; j++)
+			ASSERT(strcasecmp(ld->slots[i].o->name, ld->slots[j].o->name) != 0);
+}
+
+static void load_init(struct load *ld, const struct conffile_schema *const *frags, size_t n)
+{
 	memset(ld, 0, sizeof(*ld));
 	buf_init(&ld->error, 8192);
-	ld->schema = sc;
-	ld->c = xcalloc(1, sc->size);
-	ld->set = xcalloc(sc->n_options + 1, sizeof(*ld->set));
-	ld->default_error = xcalloc(sc->n_options + 1, sizeof(*ld->default_error));
+	ld->frags = frags;
+	ld->n_frags = n;
+	ld->objs = xcalloc(n + 1, sizeof(void *));
+	for (size_t f = 0; f < n; f++) {
+		check_schema(frags[f]);
+		ld->objs[f] = xcalloc(1, frags[f]->size);
+		ld->n_slots += frags[f]->n_options;
+	}
+	ld->slots = xcalloc(ld->n_slots + 1, sizeof(*ld->slots));
+	size_t k = 0;
+	for (size_t f = 0; f < n; f++)
+		for (size_t i = 0; i < frags[f]->n_options; i++)
+			ld->slots[k++] = (struct slot){ .o = &frags[f]->options[i], .obj = ld->objs[f] };
+	check_unique(ld);
 	apply_defaults(ld);
 }
 
-static void load_free_tables(struct load *ld)
+static void load_free_slots(struct load *ld)
 {
-	for (size_t i = 0; i < ld->schema->n_options; i++)
-		free(ld->default_error[i]);
-	free(ld->default_error);
-	free(ld->set);
+	for (size_t i = 0; i < ld->n_slots; i++)
+		free(ld->slots[i].default_error);
+	free(ld->slots);
 }
 
-/* Ends a load: returns the struct, or NULL and the error. */
-static void *load_finish(struct load *ld, const char *name, char **error_r)
+/* Ends a load: returns the structs, or NULL and the error. */
+static void **load_finish(struct load *ld, const char *name, char **error_r)
 {
-	const struct conffile_schema *sc = ld->schema;
 	struct src top = { name, NULL, 0 };
-	for (size_t i = 0; i < sc->n_options && !ld->failed; i++)
-		if (ld->default_error[i] != NULL && !ld->set[i])
-			fail(ld, &top, sc->options[i].name, strlen(sc->options[i].name), "%s",
-			     ld->default_error[i]);
-	load_free_tables(ld);
+	for (size_t i = 0; i < ld->n_slots; i++) {
+		const struct slot *sl = &ld->slots[i];
+		if (sl->default_error != NULL && !sl->set)
+			fail(ld, &top, sl->o->name, strlen(sl->o->name), "%s", sl->default_error);
+	}
+	load_free_slots(ld);
 	if (ld->failed) {
-		conffile_drop(sc, ld->c);
-		free(ld->c);
+		conffile_free_multi(ld->frags, ld->n_frags, &ld->objs);
 		*error_r = buf_steal(&ld->error);
 		return NULL;
 	}
 	buf_free(&ld->error);
-	return ld->c;
+	return ld->objs;
 }
 
-void *conffile_parse(const struct conffile_schema *sc, const char *name, const char *text,
-		     size_t len, char **error_r)
+void **conffile_parse_multi(const struct conffile_schema *const *frags, size_t n,
+			    const char *name, const char *text, size_t len, char **error_r)
 {
 	struct load ld;
-	load_init(&ld, sc);
+	load_init(&ld, frags, n);
 	struct src s = { name, NULL, 0 };
 	if (len > CONFFILE_MAX_FILE) {
 		fail(&ld, &s, NULL, 0, "larger than %zu bytes", CONFFILE_MAX_FILE);
@@ -929,10 +958,11 @@ void *conffile_parse(const struct conffile_schema *sc, const char *name, const c
 	return load_finish(&ld, name, error_r);
 }
 
-void *conffile_load(const struct conffile_schema *sc, const char *path, char **error_r)
+void **conffile_load_multi(const struct conffile_schema *const *frags, size_t n,
+			   const char *path, char **error_r)
 {
 	struct load ld;
-	load_init(&ld, sc);
+	load_init(&ld, frags, n);
 	struct buf data, why;
 	struct stat st;
 	struct src s = { path, NULL, 0 };
@@ -957,17 +987,55 @@ void *conffile_load(const struct conffile_schema *sc, const char *path, char **e
 	return load_finish(&ld, path, error_r);
 }
 
-void *conffile_defaults(const struct conffile_schema *sc)
+void **conffile_defaults_multi(const struct conffile_schema *const *frags, size_t n)
 {
 	struct load ld;
-	load_init(&ld, sc);
-	for (size_t i = 0; i < sc->n_options; i++)
-		if (ld.default_error[i] != NULL)
-			log_msg(LOG_WARNING, NULL, "%s: %s", sc->options[i].name,
-				ld.default_error[i]);
-	load_free_tables(&ld);
+	load_init(&ld, frags, n);
+	for (size_t i = 0; i < ld.n_slots; i++)
+		if (ld.slots[i].default_error != NULL)
+			log_msg(LOG_WARNING, NULL, "%s: %s", ld.slots[i].o->name,
+				ld.slots[i].default_error);
+	load_free_slots(&ld);
 	buf_free(&ld.error);
-	return ld.c;
+	return ld.objs;
+}
+
+void conffile_free_multi(const struct conffile_schema *const *frags, size_t n, void ***objs)
+{
+	if (*objs == NULL)
+		return;
+	for (size_t f = 0; f < n; f++) {
+		conffile_drop(frags[f], (*objs)[f]);
+		free((*objs)[f]);
+	}
+	free(*objs);
+	*objs = NULL;
+}
+
+/* The single-schema forms: one fragment. */
+static void *single(void **objs)
+{
+	if (objs == NULL)
+		return NULL;
+	void *obj = objs[0];
+	free(objs);
+	return obj;
+}
+
+void *conffile_parse(const struct conffile_schema *sc, const char *name, const char *text,
+		     size_t len, char **error_r)
+{
+	return single(conffile_parse_multi(&sc, 1, name, text, len, error_r));
+}
+
+void *conffile_load(const struct conffile_schema *sc, const char *path, char **error_r)
+{
+	return single(conffile_load_multi(&sc, 1, path, error_r));
+}
+
+void *conffile_defaults(const struct conffile_schema *sc)
+{
+	return single(conffile_defaults_multi(&sc, 1));
 }
 
 void conffile_drop(const struct conffile_schema *sc, void *obj)

@@ -35,6 +35,8 @@
 #define CONFFILE_MAX_TOTAL ((size_t)16 << 20)
 /* the most addresses an address-list option holds */
 #define CONFFILE_MAX_NAMESERVERS 32
+/* errors reported from one load (the rest are counted, not listed) */
+#define CONFFILE_MAX_ERRORS 20
 
 /* bounds of a number option (the option's `extra`) */
 struct conffile_bounds {
@@ -85,6 +87,10 @@ struct conffile_option {
 	const void *extra;	/* struct conffile_bounds or conffile_name_value[], by type */
 };
 
+/* A row of an option table: the field `field` of the struct `st`. */
+#define CONFFILE_OPT(st, name, type, def, field, extra)                            \
+	{ name, type, def, offsetof(st, field), sizeof(((st *)0)->field), extra }
+
 struct conffile_schema {
 	const struct conffile_option *options;
 	size_t n_options;
@@ -111,8 +117,9 @@ extern const struct conffile_type conffile_facility;	/* a syslog facility name, 
  * Include relative to the cwd) against the schema.  Returns the struct,
  * allocated with xcalloc(1, schema->size): free its fields with
  * conffile_drop() and then the struct with free().  On failure returns
- * NULL and sets *error_r (free() it) to "NAME[:LINE]: [KEY: ]text", the
- * first error met.  A default that fails (only through its environment)
+ * NULL and sets *error_r (free() it) to every error met, one per line
+ * ("NAME[:LINE]: [KEY: ]text", at most CONFFILE_MAX_ERRORS of them), so an
+ * administrator fixes them all at once.  A default that fails (only through its environment)
  * is an error only when the file does not set the option.
  */
 void *conffile_load(const struct conffile_schema *s, const char *path, char **error_r);
@@ -122,6 +129,23 @@ void *conffile_parse(const struct conffile_schema *s, const char *name, const ch
 void *conffile_defaults(const struct conffile_schema *s);
 /* Frees what every option's field holds (not the struct itself). */
 void conffile_drop(const struct conffile_schema *s, void *obj);
+
+/*
+ * One file, several schemas: a program's own options and a fragment per
+ * module that owns options of its own (each check of the milter), so a
+ * module adds options without touching a shared struct.  Keys are looked
+ * up in every fragment (names are unique across them: a clash is a bug and
+ * aborts), the file syntax and the error words are those above.  Returns
+ * an array of n structs, the f-th for frags[f] (free the whole with
+ * conffile_free_multi), or NULL and *error_r as above.
+ */
+void **conffile_load_multi(const struct conffile_schema *const *frags, size_t n,
+			   const char *path, char **error_r);
+void **conffile_parse_multi(const struct conffile_schema *const *frags, size_t n,
+			    const char *name, const char *text, size_t len, char **error_r);
+void **conffile_defaults_multi(const struct conffile_schema *const *frags, size_t n);
+/* Drops and frees every struct and the array; sets *objs to NULL. */
+void conffile_free_multi(const struct conffile_schema *const *frags, size_t n, void ***objs);
 
 /* Helpers for types defined by programs. */
 /* Decimal digits (at least one) at *s; advances *s.  false on overflow. */

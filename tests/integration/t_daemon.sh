@@ -38,7 +38,7 @@ if wait_until 10 test -S "$sock"; then
 	t_check "message over local: gets our AR first, forged one deleted" \
 		miltertest_ok "local:$sock"
 	t_check "one verdict line per message, with the queue id" \
-		grep -q 'info: MT0001: from=<user@example.com> client=client.example\[203.0.113.5\] origin=external action=accept ar="mx.test.example; dkim=none (message not signed)"' "$T/milter.log"
+		grep -q 'info: MT0001: from=<user@example.com> client=client.example\[203.0.113.5\] origin=external gen=1 action=accept ar="mx.test.example; dkim=none (message not signed)"' "$T/milter.log"
 	kill -TERM "$DAEMON_PID"
 	wait_until 10 bash -c "! kill -0 $DAEMON_PID 2>/dev/null"
 	t_check "SIGTERM stops the daemon" bash -c "! kill -0 $DAEMON_PID 2>/dev/null"

@@ -9,12 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <stdint.h>
 #include <unistd.h>
 
+#include "xalloc.h"
+
 #include "buf.h"
+#include "check.h"
 #include "compiler.h"
 #include "config.h"
+#include "dkim_sign.h"
+#include "dkim_verify.h"
+#include "dmarc.h"
+#include "file.h"
 #include "netlist.h"
+#include "spf.h"
 #include "t.h"
 
 /* The fixture folder: tests/unit/data/config beside this file. */
@@ -88,8 +97,114 @@ static void test_defaults(void)
 	T_CHECK(c->nameservers == NULL);
 	T_CHECK(c->test_dns_data == NULL);
 	T_EQ_INT(c->dns_timeout_ms, 5000);
+	T_EQ_INT(c->spool_memory_limit, 1048576);
+	T_EQ_STR(c->spool_directory, "/var/tmp");
 	T_EQ_INT(c->refcount, 1);
 	config_unref(&c);
+}
+
+/* Each check's options: read from the same file, defaults as documented. */
+static void test_check_option_defaults(void)
+{
+	struct config *c = config_defaults();
+	const struct dkim_verify_options *v = config_check_options(c, "dkim_verify");
+	const struct dkim_sign_options *s = config_check_options(c, "dkim_sign");
+	const struct spf_options *spf = config_check_options(c, "spf");
+	const struct dmarc_options *d = config_check_options(c, "dmarc");
+	T_CHECK(v != NULL && s != NULL && spf != NULL && d != NULL);
+	if (v == NULL || s == NULL || spf == NULL || d == NULL) {
+		config_unref(&c);
+		return;
+	}
+	T_EQ_INT(v->max_signatures, 8);
+	T_EQ_INT(v->minimum_key_bits, 1024);
+	T_EQ_INT(v->clock_skew_ms, 300000);
+	T_CHECK(s->key_table == NULL && s->key_file == NULL);
+	T_EQ_INT(s->canonicalization, CANON_PAIR(CANON_RELAXED, CANON_RELAXED));
+	T_EQ_INT(s->signature_algorithm, SIGN_RSA_SHA256);
+	T_CHECK(!s->multiple_signatures && s->require_safe_keys);
+	T_EQ_INT(s->signature_ttl_ms, 0);
+	T_CHECK(spf->spf && !spf->reject_fail && !spf->add_received_spf);
+	T_EQ_INT(spf->timeout_ms, 10000);
+	T_CHECK(d->dmarc && d->enforce && d->reject_multi_from);
+	T_EQ_STR(d->public_suffix_list, "/usr/share/publicsuffix/public_suffix_list.dat");
+	T_EQ_INT(d->quarantine, DMARC_QUARANTINE_HOLD);
+	T_CHECK(d->trusted_forwarders == NULL);
+	T_EQ_INT(d->on_temperror, ON_ERROR_ACCEPT);
+	T_CHECK(config_check_options(c, "nonexistent") == NULL);
+	config_unref(&c);
+}
+
+static void test_check_options_set_from_the_file(void)
+{
+	struct config *c = parse_ok("MinimumKeyBits 2048\nCanonicalization simple\n"
+				    "SPFTimeout 2s\nDMARCQuarantine header\n"
+				    "DMARCTrustedForwarders 192.0.2.0/24\nSPF no\n");
+	if (c == NULL)
+		return;
+	const struct dkim_verify_options *v = config_check_options(c, "dkim_verify");
+	const struct dkim_sign_options *s = config_check_options(c, "dkim_sign");
+	const struct spf_options *spf = config_check_options(c, "spf");
+	const struct dmarc_options *d = config_check_options(c, "dmarc");
+	T_EQ_INT(v->minimum_key_bits, 2048);
+	T_EQ_INT(s->canonicalization, CANON_PAIR(CANON_SIMPLE, CANON_SIMPLE));
+	T_EQ_INT(spf->timeout_ms, 2000);
+	T_CHECK(!spf->spf);
+	T_EQ_INT(d->quarantine, DMARC_QUARANTINE_HEADER);
+	T_CHECK(netlist_match_text(d->trusted_forwarders, "192.0.2.9", NULL));
+	config_unref(&c);
+}
+
+/* Every option of every table has an entry in doc/cachet.conf.5, and back. */
+static void test_every_option_is_documented(void)
+{
+	const char *file = __FILE__;
+	const char *slash = strrchr(file, '/');
+	char *path = slash != NULL ? xasprintf("%.*s/../../doc/cachet.conf.5",
+					       (int)(slash - file), file)
+				   : xstrdup("doc/cachet.conf.5");
+	struct buf doc, err;
+	buf_init(&doc, 0);
+	buf_init(&err, 0);
+	T_CHECK(file_read_regular(path, (size_t)1 << 20, &doc, &err));
+	/* the documented names: ".TP" then ".BI Name ..." */
+	const char *names[256];
+	size_t n = 0;
+	for (const char *p = doc.p; (p = strstr(p, "\n.TP\n.BI ")) != NULL && n < 256; p++) {
+		const char *w = p + 9;
+		size_t len = strcspn(w, " \n");
+		names[n++] = xstrndup(w, len);
+	}
+	struct config *c = config_defaults();
+	size_t options = 0;
+	for (size_t k = 0; k <= c->n_checks; k++) {
+		const struct conffile_schema *sc =
+			k == 0 ? config_schema() : c->checks[k - 1]->options;
+		for (size_t i = 0; sc != NULL && i < sc->n_options; i++, options++) {
+			bool found = false;
+			for (size_t j = 0; j < n; j++)
+				found |= strcmp(names[j], sc->options[i].name) == 0;
+			if (!found)
+				t_fail(__FILE__, __LINE__, "%s is not in %s", sc->options[i].name, path);
+		}
+	}
+	/* and nothing documented that no table knows ("Include" is the engine's) */
+	for (size_t j = 0; j < n; j++) {
+		char *text = xasprintf("%s x", names[j]);
+		char *error = NULL;
+		struct config *x = config_parse("t.conf", text, strlen(text), &error);
+		if (error != NULL && strstr(error, "unknown option") != NULL)
+			t_fail(__FILE__, __LINE__, "%s is documented but not an option", names[j]);
+		config_unref(&x);
+		free(error);
+		free(text);
+		free((char *)(uintptr_t)names[j]);
+	}
+	T_CHECK(options > 40);
+	config_unref(&c);
+	buf_free(&doc);
+	buf_free(&err);
+	free(path);
 }
 
 static void test_empty_text_gives_defaults(void)
@@ -487,6 +602,19 @@ static void test_bad_values(void)
 		{ "TestDNSData /nonexistent/zone",
 		  "t.conf:1: TestDNSData: cannot read /nonexistent/zone: No such file or directory" },
 		{ "TestDNSData /", "t.conf:1: TestDNSData: / is not a regular file" },
+		{ "SpoolMemoryLimit 65m", "t.conf:1: SpoolMemoryLimit: expected a size in bytes "
+		  "(suffix k, m or g allowed) from 0 to 64m" },
+		/* the checks' own options, in the same words */
+		{ "MinimumKeyBits 512",
+		  "t.conf:1: MinimumKeyBits: expected a whole number from 1024 to 8192" },
+		{ "Canonicalization loose", "t.conf:1: Canonicalization: expected simple, relaxed, "
+		  "simple/simple, simple/relaxed, relaxed/simple or relaxed/relaxed" },
+		{ "SPFTimeout 50ms", "t.conf:1: SPFTimeout: expected a duration (seconds, or "
+		  "suffix ms, s, m or h) from 100ms to 25s" },
+		{ "DMARCOnTempError reject",
+		  "t.conf:1: DMARCOnTempError: expected accept or tempfail" },
+		{ "SPFRejectFial yes", "t.conf:1: SPFRejectFial: unknown option; did you mean "
+		  "SPFRejectFail?" },
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
 		check_error(cases[i].text, strlen(cases[i].text), cases[i].error);
@@ -498,7 +626,11 @@ static void test_too_many_nameservers(void)
 	buf_init(&b, 0);
 	for (int i = 0; i < 20; i++)
 		buf_printf(&b, "Nameservers 192.0.2.%d, 198.51.100.%d\n", i, i);
-	check_error(b.p, b.len, "t.conf:17: Nameservers: expected at most 32 addresses");
+	/* line 17 is the first over the limit; each later one is reported too */
+	check_error(b.p, b.len, "t.conf:17: Nameservers: expected at most 32 addresses\n"
+				"t.conf:18: Nameservers: expected at most 32 addresses\n"
+				"t.conf:19: Nameservers: expected at most 32 addresses\n"
+				"t.conf:20: Nameservers: expected at most 32 addresses");
 	buf_free(&b);
 }
 
@@ -589,10 +721,27 @@ static void test_huge_text_is_error(void)
 	free(text);
 }
 
-static void test_first_error_wins(void)
+static void test_every_error_is_reported(void)
 {
 	check_error("Mode q\nSocket x\n", 16,
-		    "t.conf:1: Mode: expected one or more of the letters s or v");
+		    "t.conf:1: Mode: expected one or more of the letters s or v\n"
+		    "t.conf:2: Socket: expected inet:PORT@ADDR, inet:PORT, inet6:PORT@ADDR, "
+		    "local:PATH or an absolute path");
+	/* and no more than CONFFILE_MAX_ERRORS of them */
+	struct buf b;
+	buf_init(&b, 0);
+	for (int i = 0; i < 30; i++)
+		buf_puts(&b, "Bogus 1\n");
+	char *error = NULL;
+	struct config *c = config_parse("t.conf", b.p, b.len, &error);
+	T_CHECK(c == NULL && error != NULL);
+	size_t lines = 1;
+	for (const char *p = error; p != NULL && (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	T_EQ_INT(lines, CONFFILE_MAX_ERRORS + 1);
+	T_CHECK(strstr(error, "t.conf:20: Bogus: unknown option\n(more errors not shown)") != NULL);
+	free(error);
+	buf_free(&b);
 }
 
 static void test_include_relative_paths(void)
@@ -743,6 +892,9 @@ static void test_bad_netlist_file_names_its_line(void)
 int main(void)
 {
 	T_RUN(test_defaults);
+	T_RUN(test_check_option_defaults);
+	T_RUN(test_check_options_set_from_the_file);
+	T_RUN(test_every_option_is_documented);
 	T_RUN(test_empty_text_gives_defaults);
 	T_RUN(test_refcount);
 	T_RUN(test_string_options);
@@ -769,7 +921,7 @@ int main(void)
 	T_RUN(test_long_line_is_error);
 	T_RUN(test_line_at_limit_is_fine);
 	T_RUN(test_huge_text_is_error);
-	T_RUN(test_first_error_wins);
+	T_RUN(test_every_error_is_reported);
 	T_RUN(test_include_relative_paths);
 	T_RUN(test_include_from_text_is_cwd_relative);
 	T_RUN(test_include_itself);

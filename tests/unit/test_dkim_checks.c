@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "check.h"
+#include "feed.h"
 #include "pipeline.h"
 #include "runtime.h"
 #include "t.h"
@@ -30,38 +31,12 @@ static struct runtime *make_rt(const char *conf)
 	return rt;
 }
 
-static bool on_field(void *ctx, const char *name, size_t name_len, const char *value,
-		     size_t value_len)
-{
-	struct msg *m = ctx;
-	pipeline_header(m, arena_memdup(m->arena, name, name_len), value, value_len);
-	return true;
-}
-
-static bool on_eoh(void *ctx)
-{
-	pipeline_eoh(ctx);
-	return true;
-}
-
-static bool on_body(void *ctx, const uint8_t *data, size_t len)
-{
-	pipeline_body(ctx, data, len);
-	return true;
-}
-
 /* Runs text through a message of c, as `cachet check` would. */
 static const struct eom_result *run_text(struct conn *c, const char *text, size_t len)
 {
 	struct msg *m = pipeline_msg_begin(c, "<joe@football.example.com>", NULL);
 	m->now = 1528637909 + 60;
-	struct hdr_callbacks cb = { on_field, on_eoh, on_body };
-	struct hdr_reader *r = hdr_reader_new(&hdr_limits_default, &cb, m);
-	hdr_reader_feed(r, (const uint8_t *)text, len);
-	hdr_reader_finish(r);
-	hdr_reader_free(&r);
-	if (!m->eoh_done)
-		pipeline_eoh(m);
+	feed_message(m, text, len);
 	return pipeline_eom(m);
 }
 

@@ -1,7 +1,10 @@
 /*
- * Unit tests of the message pipeline (milterd/pipeline.c): check table
- * validation, hook order and lifetimes, internal errors, header limits,
- * origin classification, and the Authentication-Results edits.
+ * Unit tests of the message pipeline (milterd/pipeline.c, check.c,
+ * runtime.c): the check table's run order (needs, after, cycles), per-check
+ * options, hook order and lifetimes, typed results, the seal phase and its
+ * view of the final header, internal errors, header limits, origin
+ * classification, and the Authentication-Results edits.  The spool has its
+ * own file (test_spool.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +16,7 @@
 
 /* A recording check: appends "name:stage" to a shared trace. */
 static char trace[4096];
-static int fail_at_eoh;
+static int fail_at_eoh, fail_at_seal;
 static char state_a[] = "a";
 
 static void record(const char *who, const char *stage)
@@ -22,77 +25,80 @@ static void record(const char *who, const char *stage)
 	snprintf(trace + len, sizeof(trace) - len, "%s%s:%s", len ? " " : "", who, stage);
 }
 
-static int a_begin(struct msg *m, void **state_r)
+/* check a: every hook, leaves a typed result (a string) for b */
+static int a_begin(struct msg *m, struct check_ctx *cx)
 {
 	(void)m;
-	*state_r = state_a;
+	cx->state = state_a;
 	record("a", "begin");
 	return 1;
 }
 
-static int a_header(struct msg *m, void *state, const struct msg_header *h)
+static int a_header(struct msg *m, struct check_ctx *cx, const struct msg_header *h)
 {
 	(void)m;
-	T_CHECK(strcmp(state, "a") == 0);
+	T_CHECK(strcmp(cx->state, "a") == 0);
 	record("a", h->name);
 	return 0;
 }
 
-static int a_eoh(struct msg *m, void *state)
+static int a_eoh(struct msg *m, struct check_ctx *cx)
 {
 	(void)m;
-	(void)state;
+	(void)cx;
 	record("a", "eoh");
 	return fail_at_eoh ? -1 : 0;
 }
 
-static int a_body(struct msg *m, void *state, const uint8_t *data, size_t len)
+static int a_body(struct msg *m, struct check_ctx *cx, const uint8_t *data, size_t len)
 {
 	(void)m;
-	(void)state;
+	(void)cx;
 	(void)data;
 	record("a", len > 0 ? "body" : "empty");
 	return 0;
 }
 
-static int a_eom(struct msg *m, void *state)
+static int a_eom(struct msg *m, struct check_ctx *cx)
 {
-	(void)state;
 	record("a", "eom");
 	struct ar_result r = { .method = "dkim", .result = "pass", .comment = "test",
 			       .props = "header.d=example.com" };
 	verdict_add_result(m->arena, &m->verdict, &r);
+	cx->result = "result of a";
 	return 0;
 }
 
-static void a_end(struct msg *m, void *state)
+static void a_end(struct msg *m, struct check_ctx *cx)
 {
 	(void)m;
-	(void)state;
+	(void)cx;
 	record("a", "end");
 }
 
-static int b_begin(struct msg *m, void **state_r)
+/* check b: inbound only, needs a and reads its result */
+static int b_begin(struct msg *m, struct check_ctx *cx)
 {
-	(void)state_r;
+	(void)cx;
 	record("b", "begin");
-	return m->internal ? 0 : 1; /* inbound only */
+	return m->internal ? 0 : 1;
 }
 
-static int b_eom(struct msg *m, void *state)
+static int b_eom(struct msg *m, struct check_ctx *cx)
 {
-	(void)state;
-	record("b", "eom");
+	(void)cx;
+	const char *from_a = msg_result(m, "a");
+	record("b", from_a != NULL ? from_a : "no result of a");
 	struct ar_result r = { .method = "dmarc", .result = "fail", .reason = "no aligned id",
 			       .props = "header.from=example.com" };
 	verdict_add_result(m->arena, &m->verdict, &r);
 	return 0;
 }
 
-static void b_end(struct msg *m, void *state)
+static void b_end(struct msg *m, struct check_ctx *cx)
 {
 	(void)m;
-	(void)state;
+	(void)cx;
 	record("b", "end");
 }
 
@@ -104,16 +110,85 @@ static const struct check check_b = { .name = "b", .needs = b_needs, .msg_begin 
 				      .eom = b_eom, .msg_end = b_end };
 static const struct check *const two_checks[] = { &check_a, &check_b };
 
+/* check opt: has an option of its own (TestLevel, TestSwitch) */
+struct opt_options {
+	unsigned level;
+	bool on;
+};
+static const struct conffile_bounds level_bounds = { 1, 9 };
+static const struct conffile_option opt_table[] = {
+	CONFFILE_OPT(struct opt_options, "TestLevel", &conffile_uint, "3", level, &level_bounds),
+	CONFFILE_OPT(struct opt_options, "TestSwitch", &conffile_bool, "yes", on, NULL),
+};
+static const struct conffile_schema opt_schema = { opt_table, 2, sizeof(struct opt_options) };
+
+static bool opt_enabled(const struct config *cfg, const void *opts)
+{
+	(void)cfg;
+	return ((const struct opt_options *)opts)->on;
+}
+
+static int opt_eom(struct msg *m, struct check_ctx *cx)
+{
+	const struct opt_options *o = cx->opts;
+	char stage[32];
+	snprintf(stage, sizeof(stage), "level%u", o->level);
+	record("opt", stage);
+	(void)m;
+	return 0;
+}
+
+static const struct check check_opt = { .name = "opt", .options = &opt_schema,
+					.enabled = opt_enabled, .eom = opt_eom };
+
+/* check seal: in the seal phase, records the final header and signs it */
+static char seen_final[2048];
+
+static int seal_begin(struct msg *m, struct check_ctx *cx)
+{
+	(void)m;
+	(void)cx;
+	return 1;
+}
+
+static int seal_eom(struct msg *m, struct check_ctx *cx)
+{
+	(void)cx;
+	record("seal", "eom");
+	/* a decide-phase edit: it must be in the final header */
+	verdict_add_edit(m->arena, &m->verdict, EDIT_ADD, "X-Decided", "yes", 0);
+	T_CHECK(pipeline_final_header(m) == NULL);
+	return 0;
+}
+
+static int seal_seal(struct msg *m, struct check_ctx *cx)
+{
+	(void)cx;
+	record("seal", "seal");
+	const struct msg_headers *h = pipeline_final_header(m);
+	seen_final[0] = '\0';
+	for (size_t i = 0; h != NULL && i < h->n; i++) {
+		size_t len = strlen(seen_final);
+		snprintf(seen_final + len, sizeof(seen_final) - len, "%s:%.*s|", h->v[i].name,
+			 (int)h->v[i].value_len, h->v[i].value);
+	}
+	verdict_add_edit(m->arena, &m->verdict, EDIT_INSERT, "X-Sealed", "yes", 0);
+	return fail_at_seal ? -1 : 0;
+}
+
+static const struct check check_seal = { .name = "seal", .msg_begin = seal_begin,
+					 .eom = seal_eom, .seal = seal_seal };
+
 static struct runtime *make_rt(const char *conf, const struct check *const *checks, size_t n)
 {
 	char *err = NULL;
-	struct config *cfg = config_parse("test.conf", conf, strlen(conf), &err);
+	struct config *cfg = config_parse_with("test.conf", conf, strlen(conf), checks, n, &err);
 	if (cfg == NULL) {
 		printf("# config: %s\n", err);
 		free(err);
 		return NULL;
 	}
-	struct runtime *rt = runtime_new_with_checks(cfg, checks, n, &err);
+	struct runtime *rt = runtime_new(cfg, &err);
 	config_unref(&cfg);
 	if (rt == NULL) {
 		printf("# runtime: %s\n", err);
@@ -124,34 +199,131 @@ static struct runtime *make_rt(const char *conf, const struct check *const *chec
 
 #define BASE_CONF "AuthservID mx.example.net\nNameservers 127.0.0.1@1\n"
 
-static void test_table_rejects_dependency_that_runs_later(void)
+/* The run order of a table as "name name ...", or "error: ..." */
+static void order_of(const struct check *const *t, size_t n, char *out, size_t size)
 {
-	const struct check *const bad[] = { &check_b, &check_a };
+	size_t order[16];
 	char *err = NULL;
-	T_EQ_INT(check_table_validate(bad, 2, &err), -1);
-	T_CHECK(err != NULL && strstr(err, "runs after it") != NULL);
-	free(err);
-	T_EQ_INT(check_table_validate(two_checks, 2, &err), 0);
+	out[0] = '\0';
+	if (check_table_order(t, n, order, &err) < 0) {
+		snprintf(out, size, "error: %s", err);
+		free(err);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(out);
+		snprintf(out + len, size - len, "%s%s", i ? " " : "", t[order[i]]->name);
+	}
 }
 
-static void test_table_rejects_duplicate_and_unknown(void)
+static const char *const after_x[] = { "x", NULL };
+static const char *const after_b[] = { "b", NULL };
+static const char *const needs_c[] = { "c", NULL };
+static const char *const needs_missing[] = { "missing", NULL };
+
+static void test_order_moves_a_check_after_what_it_needs(void)
 {
+	const struct check *const t[] = { &check_b, &check_a };
+	char got[256];
+	order_of(t, 2, got, sizeof(got));
+	T_EQ_STR(got, "a b");
+	order_of(two_checks, 2, got, sizeof(got));
+	T_EQ_STR(got, "a b");
+}
+
+static void test_order_after_is_soft_and_absent_is_fine(void)
+{
+	/* x runs after b when b is in the table; "after x" with no x is fine */
+	const struct check x = { .name = "x", .after = after_b };
+	const struct check y = { .name = "y", .after = after_x };
+	const struct check *const t[] = { &x, &y, &check_a, &check_b };
+	char got[256];
+	order_of(t, 4, got, sizeof(got));
+	T_EQ_STR(got, "a b x y");
+	const struct check *const u[] = { &y, &check_a };
+	order_of(u, 2, got, sizeof(got));
+	T_EQ_STR(got, "y a");
+}
+
+static void test_order_refuses_cycles_duplicates_and_unknown_needs(void)
+{
+	const struct check c = { .name = "c", .after = after_b };
+	const struct check b = { .name = "b", .needs = needs_c };
+	const struct check *const cycle[] = { &b, &c };
+	char got[256];
+	order_of(cycle, 2, got, sizeof(got));
+	T_EQ_STR(got, "error: the checks' needs and after form a cycle: b c");
 	const struct check *const dup[] = { &check_a, &check_a };
-	const struct check *const unknown[] = { &check_b };
-	char *err = NULL;
-	T_EQ_INT(check_table_validate(dup, 2, &err), -1);
-	T_CHECK(err != NULL && strstr(err, "twice") != NULL);
-	free(err);
-	err = NULL;
-	T_EQ_INT(check_table_validate(unknown, 1, &err), -1);
-	T_CHECK(err != NULL && strstr(err, "does not exist") != NULL);
-	free(err);
+	order_of(dup, 2, got, sizeof(got));
+	T_EQ_STR(got, "error: check a is listed twice");
+	const struct check m = { .name = "m", .needs = needs_missing };
+	const struct check *const unknown[] = { &m };
+	order_of(unknown, 1, got, sizeof(got));
+	T_EQ_STR(got, "error: check m needs missing, which does not exist");
 }
 
-static void test_production_table_is_valid(void)
+static void test_production_table_orders(void)
 {
+	char got[256];
+	order_of(check_table, check_table_len, got, sizeof(got));
+	T_EQ_STR(got, "dkim_verify spf dmarc dkim_sign");
+}
+
+static void test_needs_a_check_that_is_off_is_refused(void)
+{
+	const struct check *const t[] = { &check_opt, &check_b, &check_a };
+	const char *const needs_opt[] = { "opt", NULL };
+	struct check needy = { .name = "needy", .needs = needs_opt };
+	const struct check *const u[] = { &check_opt, &needy };
 	char *err = NULL;
-	T_EQ_INT(check_table_validate(check_table, check_table_len, &err), 0);
+	struct config *cfg = config_parse_with("t.conf", "TestSwitch no\n", 14, u, 2, &err);
+	T_CHECK(cfg != NULL);
+	struct runtime *rt = cfg != NULL ? runtime_new(cfg, &err) : NULL;
+	T_CHECK(rt == NULL);
+	T_EQ_STR(err, "check needy needs opt, which this configuration turns off");
+	free(err);
+	config_unref(&cfg);
+	/* off and not needed: simply not in the snapshot */
+	rt = make_rt("TestSwitch no\n", t, 3);
+	T_CHECK(rt != NULL && rt->n_checks == 2 && runtime_check(rt, "opt") == NULL);
+	runtime_unref(&rt);
+}
+
+static void test_check_options_live_in_the_same_file(void)
+{
+	const struct check *const t[] = { &check_opt };
+	struct runtime *rt = make_rt("AuthservID mx.example.net\nTestLevel 7\n", t, 1);
+	T_CHECK(rt != NULL);
+	if (rt == NULL)
+		return;
+	const struct opt_options *o = config_check_options(rt->cfg, "opt");
+	T_CHECK(o != NULL && o->level == 7 && o->on);
+	T_EQ_STR(rt->cfg->authserv_id, "mx.example.net");
+	trace[0] = '\0';
+	struct conn *c = pipeline_conn_new_text(rt, NULL, "203.0.113.5");
+	pipeline_msg_begin(c, "<a@example.com>", NULL);
+	pipeline_eoh(c->msg);
+	pipeline_eom(c->msg);
+	T_EQ_STR(trace, "opt:level7");
+	pipeline_conn_free(&c);
+	runtime_unref(&rt);
+	/* the check's defaults, its errors in the usual words, its name suggested */
+	char *err = NULL;
+	struct config *cfg = config_parse_with("t.conf", "", 0, t, 1, &err);
+	T_CHECK(cfg != NULL && ((const struct opt_options *)config_check_options(cfg, "opt"))
+					       ->level == 3);
+	config_unref(&cfg);
+	const char *bad = "Mode sv\nTestLevel 12\n";
+	cfg = config_parse_with("t.conf", bad, strlen(bad), t, 1, &err);
+	T_CHECK(cfg == NULL);
+	T_EQ_STR(err, "t.conf:2: TestLevel: expected a whole number from 1 to 9");
+	free(err);
+	cfg = config_parse_with("t.conf", "TestLevle 2\n", 12, t, 1, &err);
+	T_EQ_STR(err, "t.conf:1: TestLevle: unknown option; did you mean TestLevel?");
+	free(err);
+	/* and the production table does not know it */
+	cfg = config_parse("t.conf", "TestLevel 2\n", 12, &err);
+	T_CHECK(cfg == NULL && strstr(err, "unknown option") != NULL);
 	free(err);
 }
 
@@ -172,7 +344,7 @@ static void test_hooks_run_in_order_for_every_stage(void)
 	T_EQ_STR(r->ar_value, "mx.example.net; dkim=pass (test) header.d=example.com; "
 			      "dmarc=fail reason=\"no aligned id\" header.from=example.com");
 	pipeline_msg_end(c);
-	T_EQ_STR(trace, "a:begin b:begin a:From a:eoh a:body a:eom b:eom a:end b:end");
+	T_EQ_STR(trace, "a:begin b:begin a:From a:eoh a:body a:eom b:result of a a:end b:end");
 	pipeline_conn_free(&c);
 	T_CHECK(c == NULL);
 	runtime_unref(&rt);
@@ -233,7 +405,7 @@ static void test_internal_error_tempfails_by_default(void)
 	T_EQ_INT(r->n_edits, 0);
 	pipeline_conn_free(&c);
 	/* the failed check took no further part, but was still ended */
-	T_EQ_STR(trace, "a:begin b:begin a:eoh b:eom a:end b:end");
+	T_EQ_STR(trace, "a:begin b:begin a:eoh b:no result of a a:end b:end");
 	fail_at_eoh = 0;
 	runtime_unref(&rt);
 }
@@ -349,7 +521,7 @@ static void test_too_many_headers_rejected_with_552(void)
 		pipeline_header(m, "X-Junk", " y", 2);
 	pipeline_eoh(m);
 	T_CHECK(pipeline_over_limit(m));
-	T_EQ_INT(m->n_headers, 10);
+	T_EQ_INT(m->headers.n, 10);
 	const struct eom_result *r = pipeline_eom(m);
 	T_EQ_INT(r->action, ACTION_REJECT);
 	T_EQ_STR(r->smtp_code, "552");
@@ -397,11 +569,12 @@ static void test_oversized_field_and_line_are_limits(void)
 	pipeline_conn_free(&c);
 	runtime_unref(&rt);
 
-	rt = make_rt(BASE_CONF "MaximumLineLength 100\n", NULL, 0);
+	rt = make_rt(BASE_CONF "MaximumLineLength 1000\n", NULL, 0);
+	T_CHECK(rt != NULL);
 	if (rt != NULL) {
 		c = pipeline_conn_new_text(rt, NULL, "203.0.113.5");
 		m = pipeline_msg_begin(c, "<a@example.com>", NULL);
-		pipeline_header(m, "Subject", big, 200);
+		pipeline_header(m, "Subject", big, 2000);
 		T_EQ_INT(m->header_limit, HDR_ERR_LINE);
 		pipeline_conn_free(&c);
 		runtime_unref(&rt);
@@ -417,9 +590,9 @@ static void test_header_values_get_crlf_folds(void)
 	struct conn *c = pipeline_conn_new_text(rt, NULL, "203.0.113.5");
 	struct msg *m = pipeline_msg_begin(c, "<a@example.com>", NULL);
 	pipeline_header(m, "Subject", " a\n\tb\r\n c", 10);
-	T_EQ_INT(m->n_headers, 1);
-	T_EQ_STR(m->headers[0].value, " a\r\n\tb\r\n c");
-	T_EQ_INT(m->headers[0].value_len, 11);
+	T_EQ_INT(m->headers.n, 1);
+	T_EQ_STR(m->headers.v[0].value, " a\r\n\tb\r\n c");
+	T_EQ_INT(m->headers.v[0].value_len, 11);
 	pipeline_conn_free(&c);
 	runtime_unref(&rt);
 }
@@ -456,9 +629,96 @@ static void test_envelope_parsed_and_null_sender(void)
 	T_EQ_STR(m->mail_from.domain, "");
 	pipeline_rcpt(m, "<b@example.net>");
 	pipeline_rcpt(m, "<c@example.net>");
-	T_EQ_INT(m->n_rcpts, 2);
+	T_EQ_INT(m->rcpts.n, 2);
 	pipeline_conn_free(&c);
 	runtime_unref(&rt);
+}
+
+static void test_seal_sees_the_header_as_it_will_leave(void)
+{
+	const struct check *const t[] = { &check_a, &check_seal };
+	struct runtime *rt = make_rt(BASE_CONF, t, 2);
+	if (rt == NULL)
+		return;
+	trace[0] = '\0';
+	struct conn *c = pipeline_conn_new_text(rt, NULL, "203.0.113.5");
+	struct msg *m = pipeline_msg_begin(c, "<a@example.com>", NULL);
+	pipeline_header(m, "Authentication-Results", " mx.example.net; spf=pass", 25);
+	pipeline_header(m, "From", " a@example.com", 14);
+	pipeline_eoh(m);
+	const struct eom_result *r = pipeline_eom(m);
+	T_EQ_INT(r->action, ACTION_ACCEPT);
+	/* ours on top, the forged one gone, the decide-phase edit at the end */
+	T_EQ_STR(seen_final, "Authentication-Results: mx.example.net; dkim=pass (test) "
+			     "header.d=example.com|From: a@example.com|X-Decided: yes|");
+	T_EQ_STR(trace, "a:begin a:Authentication-Results a:From a:eoh a:eom seal:eom "
+			"seal:seal");
+	/* edits: delete the forged field, decide, seal, then ours on top */
+	T_EQ_INT(r->n_edits, 4);
+	T_EQ_INT(r->edits[0].op, EDIT_DELETE);
+	T_EQ_STR(r->edits[1].name, "X-Decided");
+	T_EQ_STR(r->edits[2].name, "X-Sealed");
+	T_EQ_STR(r->edits[3].name, "Authentication-Results");
+	pipeline_conn_free(&c);
+	runtime_unref(&rt);
+}
+
+static void test_seal_does_not_run_for_a_rejected_message(void)
+{
+	const struct check *const t[] = { &check_seal };
+	struct runtime *rt = make_rt(BASE_CONF "MaximumHeaderCount 1\n", t, 1);
+	if (rt == NULL)
+		return;
+	trace[0] = '\0';
+	struct conn *c = pipeline_conn_new_text(rt, NULL, "203.0.113.5");
+	struct msg *m = pipeline_msg_begin(c, "<a@example.com>", NULL);
+	pipeline_header(m, "From", " a@example.com", 14);
+	pipeline_header(m, "To", " b@example.com", 14);
+	pipeline_eoh(m);
+	T_EQ_INT(pipeline_eom(m)->action, ACTION_REJECT);
+	T_EQ_STR(trace, "");
+	pipeline_conn_free(&c);
+	runtime_unref(&rt);
+}
+
+static void test_seal_failure_is_an_internal_error(void)
+{
+	const struct check *const t[] = { &check_seal };
+	struct runtime *rt = make_rt(BASE_CONF, t, 1);
+	if (rt == NULL)
+		return;
+	fail_at_seal = 1;
+	struct conn *c = pipeline_conn_new_text(rt, NULL, "203.0.113.5");
+	struct msg *m = pipeline_msg_begin(c, "<a@example.com>", NULL);
+	pipeline_eoh(m);
+	const struct eom_result *r = pipeline_eom(m);
+	T_EQ_INT(r->action, ACTION_TEMPFAIL);
+	T_EQ_STR(r->smtp_xcode, "4.3.0");
+	T_EQ_INT(r->n_edits, 0);
+	fail_at_seal = 0;
+	pipeline_conn_free(&c);
+	runtime_unref(&rt);
+}
+
+static void test_installed_snapshots_count_generations(void)
+{
+	struct runtime *a = make_rt(BASE_CONF, NULL, 0);
+	struct runtime *b = make_rt(BASE_CONF, NULL, 0);
+	T_CHECK(a != NULL && b != NULL);
+	if (a == NULL || b == NULL)
+		return;
+	T_EQ_INT(a->generation, 0);
+	runtime_set_current(a);	/* takes a's reference */
+	unsigned long first = a->generation;
+	T_CHECK(first > 0);
+	struct runtime *cur = runtime_current();
+	T_CHECK(cur == a);
+	runtime_set_current(b);
+	T_EQ_INT(b->generation, first + 1);
+	/* the old snapshot lives on while someone holds it */
+	T_EQ_INT(cur->generation, first);
+	runtime_unref(&cur);
+	runtime_set_current(NULL);
 }
 
 static void test_verdict_most_severe_action_wins(void)
@@ -494,9 +754,12 @@ static void test_ar_value_quotes_reasons_and_escapes_comments(void)
 
 int main(void)
 {
-	T_RUN(test_table_rejects_dependency_that_runs_later);
-	T_RUN(test_table_rejects_duplicate_and_unknown);
-	T_RUN(test_production_table_is_valid);
+	T_RUN(test_order_moves_a_check_after_what_it_needs);
+	T_RUN(test_order_after_is_soft_and_absent_is_fine);
+	T_RUN(test_order_refuses_cycles_duplicates_and_unknown_needs);
+	T_RUN(test_production_table_orders);
+	T_RUN(test_needs_a_check_that_is_off_is_refused);
+	T_RUN(test_check_options_live_in_the_same_file);
 	T_RUN(test_hooks_run_in_order_for_every_stage);
 	T_RUN(test_check_that_declines_gets_no_hooks);
 	T_RUN(test_abort_and_close_free_message_on_every_path);
@@ -510,6 +773,10 @@ int main(void)
 	T_RUN(test_header_values_get_crlf_folds);
 	T_RUN(test_origin_internal_hosts_and_sasl);
 	T_RUN(test_envelope_parsed_and_null_sender);
+	T_RUN(test_seal_sees_the_header_as_it_will_leave);
+	T_RUN(test_seal_does_not_run_for_a_rejected_message);
+	T_RUN(test_seal_failure_is_an_internal_error);
+	T_RUN(test_installed_snapshots_count_generations);
 	T_RUN(test_verdict_most_severe_action_wins);
 	T_RUN(test_ar_value_quotes_reasons_and_escapes_comments);
 	return t_done();

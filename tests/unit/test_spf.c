@@ -24,8 +24,8 @@ static struct runtime *make_rt(const char *extra)
 	char conf[512];
 	snprintf(conf, sizeof(conf), "%s%s", BASE_CONF, extra ? extra : "");
 	char *err = NULL;
-	struct config *cfg = config_parse("test.conf", conf, strlen(conf), &err);
-	struct runtime *rt = cfg != NULL ? runtime_new_with_checks(cfg, table, 1, &err) : NULL;
+	struct config *cfg = config_parse_with("test.conf", conf, strlen(conf), table, 1, &err);
+	struct runtime *rt = cfg != NULL ? runtime_new(cfg, &err) : NULL;
 	config_unref(&cfg);
 	if (rt == NULL)
 		printf("# setup: %s\n", err);
