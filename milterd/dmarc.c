@@ -168,7 +168,7 @@ static int dmarc_setup(const struct config *cfg, const void *opts, void **data_r
 static void dmarc_teardown(void *data)
 {
 	struct dmarc_data *d = data;
-	psl_free(&d->psl);
+	psl_list_free(&d->psl);
 	free(d);
 }
 

@@ -307,12 +307,12 @@ struct psl *psl_parse(const char *name, const char *text, size_t len, char **err
 	arena_free(&tmp);
 	if (p->n_rules == 0) {
 		*error_r = line_error(name, lineno, "no rules in the list");
-		psl_free(&p);
+		psl_list_free(&p);
 	}
 	return p;
 fail:
 	arena_free(&tmp);
-	psl_free(&p);
+	psl_list_free(&p);
 	return NULL;
 }
 
@@ -347,7 +347,7 @@ struct psl *psl_load(const char *path, char **error_r)
 	return p;
 }
 
-void psl_free(struct psl **pp)
+void psl_list_free(struct psl **pp)
 {
 	struct psl *p = *pp;
 	if (p == NULL)

@@ -34,7 +34,8 @@ struct psl;
 struct psl *psl_load(const char *path, char **error_r);
 /* Parses text as if it were the file `name` (tests, fuzzing). */
 struct psl *psl_parse(const char *name, const char *text, size_t len, char **error_r);
-void psl_free(struct psl **p);
+/* Not psl_free(): libpsl exports that name, for its own context. */
+void psl_list_free(struct psl **p);
 size_t psl_rule_count(const struct psl *p);
 
 /*

@@ -219,7 +219,7 @@ static void test_alignment_relaxed_and_strict(void)
 			       c->want);
 	}
 	arena_free(&a);
-	psl_free(&psl);
+	psl_list_free(&psl);
 }
 
 /* ---- the check in a pipeline ---- */

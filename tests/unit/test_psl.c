@@ -47,7 +47,7 @@ static void test_debian_test_psl_cases_pass(void)
 	FILE *f = fopen(CASES, "r");
 	T_CHECK(p != NULL && f != NULL);
 	if (p == NULL || f == NULL) {
-		psl_free(&p);
+		psl_list_free(&p);
 		if (f != NULL)
 			fclose(f);
 		return;
@@ -77,7 +77,7 @@ static void test_debian_test_psl_cases_pass(void)
 	T_EQ_INT(cases, 78);	/* the lines not commented out */
 	arena_free(&a);
 	fclose(f);
-	psl_free(&p);
+	psl_list_free(&p);
 }
 
 static const char small_list[] =
@@ -152,7 +152,7 @@ static void test_wildcards_exceptions_and_idn_of_a_small_list(void)
 			       got ? got : "null", want ? want : "null");
 	}
 	arena_free(&a);
-	psl_free(&p);
+	psl_list_free(&p);
 }
 
 static void test_very_long_and_many_label_names_are_refused(void)
@@ -168,7 +168,7 @@ static void test_very_long_and_many_label_names_are_refused(void)
 	name[400] = '\0';
 	T_CHECK(psl_org_domain(p, a, name) == NULL);	/* 200 labels */
 	arena_free(&a);
-	psl_free(&p);
+	psl_list_free(&p);
 }
 
 struct puny_case {
@@ -216,7 +216,7 @@ static void test_bad_lists_are_errors_with_the_line(void)
 		T_CHECK(p == NULL);
 		T_EQ_STR(err, bad_lists[i].error);
 		free(err);
-		psl_free(&p);
+		psl_list_free(&p);
 	}
 	char *big = malloc(PSL_MAX_LINE + 10);
 	memset(big, 'a', PSL_MAX_LINE + 9);
