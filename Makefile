@@ -6,7 +6,7 @@
 # Every Debian 12 package the build and the tests need, named once.
 DEPS_BUILD := build-essential pkg-config clang llvm libclang-rt-14-dev \
 	libmilter-dev libunbound-dev libssl-dev libspf2-dev libopendmarc-dev \
-	libevent-dev libhiredis-dev
+	libevent-dev libhiredis-dev libpsl-dev libidn2-dev
 DEPS_TEST := postfix nsd swaks miltertest opendkim-tools python3-dkim \
 	libmail-dkim-perl publicsuffix iproute2 procps redis-server openssl \
 	opendkim
@@ -49,7 +49,7 @@ LDFLAGS_ALL := $(HARDEN_LD) $(LDFLAGS)
 # External libraries, by the layer that needs them.
 LIBS_UTIL := -lpthread
 LIBS_DNS := -lunbound
-LIBS_MAIL := -lcrypto
+LIBS_MAIL := -lcrypto -lpsl -lidn2
 LIBS_PIPELINE := -lspf2
 LIBS_POLICY := -levent -lhiredis
 LIBS_MILTERD := $(LIBS_PIPELINE) $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
