@@ -17,9 +17,12 @@
  * 6.1.1); temperror when the key lookup failed temporarily; policy when
  * the signature verifies but is not acceptable here: an RSA key below
  * MinimumKeyBits, or l= shorter than the body (RFC 6376 8.2: content after
- * l= is unsigned, so the signature must not vouch for the message);
- * neutral when a signature fails under a key in testing mode (t=y: such
- * mail is to be treated like unsigned mail, RFC 6376 3.6.1).
+ * l= is unsigned, so the signature must not vouch for the message).  A
+ * signature that fails under a key in testing mode (t=y) is fail like any
+ * other: RFC 8601 2.7.1 defines fail for a signature that did not verify,
+ * and t=y changes what a receiver does with that (RFC 6376 3.6.1: treat
+ * the message as unsigned), not the result; the comment says "in testing
+ * mode" so the reader of the header knows.
  * A message without signatures gets dkim=none.
  */
 #include "dkim_verify.h"
@@ -191,7 +194,7 @@ static void report(struct msg *m, struct verify_state *st, const struct sig_stat
 	if (key != NULL)
 		r.comment = arena_printf(m->arena, "%d-bit %s key%s", key->bits,
 					 dkim_key_type_name(key->type),
-					 key->testing ? ", testing" : "");
+					 key->testing ? " in testing mode, t=y" : "");
 	verdict_add_result(m->arena, &m->verdict, &r);
 	log_msg(LOG_INFO, m->qid, "dkim: d=%s s=%s %s%s%s",
 		sig != NULL && sig->d ? sig->d : "?", sig != NULL && sig->s ? sig->s : "?",
@@ -233,11 +236,7 @@ static void finish_signature(struct msg *m, struct verify_state *st, struct sig_
 		return;
 	enum dkim_err e = dkim_verify(s->sig, key, f, n, s->header_index, s->body);
 	unsigned min_bits = st->opts->minimum_key_bits;
-	if (e != DKIM_OK && key->testing && strcmp(dkim_err_result(e), "fail") == 0)
-		/* RFC 6376 3.6.1 t=y: treat it like unsigned mail, not as a failure */
-		report(m, st, s, "neutral", arena_printf(m->arena, "key in testing mode; %s",
-						     dkim_err_text(e)), key);
-	else if (e != DKIM_OK)
+	if (e != DKIM_OK)
 		report(m, st, s, dkim_err_result(e), dkim_err_text(e), key);
 	else if (key->type == DKIM_KEY_RSA && (unsigned)key->bits < min_bits)
 		report(m, st, s, "policy", arena_printf(m->arena, "key shorter than %u bits",

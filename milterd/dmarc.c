@@ -1,33 +1,43 @@
 /*
- * The dmarc check (RFC 7489).  Runs for external mail only: internal hosts
+ * The dmarc check (RFC 9989).  Runs for external mail only: internal hosts
  * and authenticated senders are ours, their mail is signed, not judged.
  *
- * Everything is decided here: the RFC5322.From domain (exactly one From
- * field with exactly one address, RFC 7489 6.6.1), policy discovery (TXT
- * at _dmarc.<From domain>, then at the Organizational Domain from the
- * Public Suffix List, RFC 7489 6.6.3, both lookups started in parallel as
- * soon as the From field arrives), the record's syntax
- * (lib/mail/dmarc_record), identifier alignment (RFC 7489 3.1), which of
- * p= and sp= applies, pct= sampling, and what is done.  The SPF and DKIM
- * results come from the typed results of those checks, which run first
- * when they are on (`after`: DMARC with only one of them still works).
+ * Everything is decided here and in dmarc_walk.c: the Author Domain
+ * (exactly one From field with exactly one address, RFC 9989 5.3.1; its
+ * lookups start as soon as the From field arrives), policy discovery and
+ * Organizational Domains by the DNS tree walk (RFC 9989 4.10; or by the
+ * Public Suffix List as RFC 7489 did, DMARCDiscovery psl), the record's
+ * syntax (lib/mail/dmarc_record), identifier alignment (RFC 9989 4.4),
+ * which of p=, sp= and np= applies (np= for an Author Domain that does not
+ * exist, RFC 9989 3.2.13: one more lookup, made only for a failure under
+ * such a record), t=y (testing: the policy one level lower, RFC 9989 4.7),
+ * and what is done.  pct=, rf= and ri= are gone (RFC 9989 C.5.2) and are
+ * ignored, with a note in the log.  The SPF and DKIM results come from the
+ * typed results of those checks, which run first when they are on
+ * (`after`: DMARC with only one of them still works).
  *
- * Why not libopendmarc: 1.4.2 (Debian 12) aligns wrongly.  With a public
- * suffix list loaded, strict mode passes From example.com against an SPF
- * or DKIM domain sub.example.com (OpenDMARC PR #268, fixed upstream in PR
- * #354 after 1.4.2), and in relaxed mode, list or not, it aligns
- * example.com with a "com" domain, which RFC 7489 3.1.1 forbids.  It also
- * accepts records RFC 7489 refuses ("p=rej") and refuses valid ones
- * ("rf=afrf:iodef").  What it could still do for us (choose p= or sp=) is
- * two lines; asked on every message it only cost time.  So it is not on
- * the message path: tests/unit/test_dmarc.c runs it as a differential
- * check over the whole DMARC case table, where a disagreement fails.
+ * Relaxed alignment needs the Organizational Domain of both sides: equal
+ * names align without one, a name outside the Author Domain's
+ * Organizational Domain cannot align, and only the rest costs a tree walk
+ * from the SPF or DKIM domain (at most DMARC_MAX_ALIGN_WALKS a message,
+ * their lookups shared with the Author Domain's).  Only passing
+ * identifiers are walked: a failing one cannot make DMARC pass.
  *
- * Results (RFC 7489 11.2): pass; fail; none (no policy, or a From field
- * with no address); temperror (the policy lookup failed temporarily, or no
- * aligned pass and an SPF/DKIM result for an aligned domain was temperror,
- * RFC 7489 6.6.2: then the policy cannot be applied); permerror (no single
- * From domain, an unusable record, several records at one name).
+ * Why not libopendmarc: 1.4.2 (Debian 12) implements RFC 7489 only, and
+ * aligns wrongly: with a public suffix list, strict mode passes From
+ * example.com against sub.example.com (OpenDMARC PR #268, fixed after
+ * 1.4.2), and in relaxed mode it aligns example.com with "com", which RFC
+ * 7489 3.1.1 forbids.  So it is not on the message path:
+ * tests/unit/test_dmarc.c runs it as a differential check over the DMARC
+ * case table, where a disagreement fails.
+ *
+ * Results (RFC 9989 9.2): pass; fail; none (no policy applies, or a From
+ * field with no address); temperror (a lookup that decides the policy
+ * failed temporarily, or no aligned pass and an SPF/DKIM result for an
+ * aligned domain was temperror: then the policy cannot be applied);
+ * permerror (no single From domain, an unusable record).  RFC 9989 7.4
+ * asks receivers without other evidence to treat p=reject as quarantine:
+ * DMARCRejectAs quarantine does that; the default rejects, as sites expect.
  */
 #include "dmarc.h"
 
@@ -50,12 +60,10 @@
 
 /* What every message of a snapshot shares. */
 struct dmarc_data {
-	struct psl *psl;
-	unsigned (*sample)(void *ctx);	/* pct= sampling; NULL = arc4random */
-	void *sample_ctx;
+	struct psl *psl;	/* for DMARCDiscovery psl; NULL with treewalk */
 };
 
-/* What the From field(s) gave (RFC 7489 6.6.1). */
+/* What the From field(s) gave (RFC 9989 5.3.1). */
 enum from_status {
 	FROM_OK,
 	FROM_ABSENT,		/* no From field */
@@ -74,16 +82,7 @@ struct dmarc_state {
 	const char *from_error;	/* details for FROM_UNPARSEABLE */
 	size_t n_addr;
 	char *from_domain;	/* A-labels, lower case */
-	char *org_domain;	/* its Organizational Domain if different, else NULL */
-	struct dns_lookup *lk_from, *lk_org;
-};
-
-enum discovery {
-	DISC_FOUND,
-	DISC_NONE,
-	DISC_MULTIPLE,
-	DISC_MALFORMED,
-	DISC_TEMPERROR,
+	struct dmarc_walk *walk;	/* the message's DMARC lookups */
 };
 
 /* Everything end of message works out. */
@@ -93,12 +92,9 @@ struct eval {
 	const struct dmarc_options *opts;
 	const struct psl *psl;
 	struct dmarc_result rep;
-	struct dmarc_record rec;
-	enum discovery disc;
-	const char *why;	/* details of a non-FOUND discovery */
-	bool at_org;		/* the record is the Organizational Domain's */
+	struct dmarc_policy pol;	/* what discovery found */
 	bool auth_temp;		/* an aligned domain's SPF/DKIM result was temperror */
-	enum dmarc_p policy;	/* p= or sp=, whichever applies */
+	unsigned walks;		/* alignment walks made */
 };
 
 /* runs after these when they are on, and reads their results */
@@ -114,6 +110,16 @@ static const struct conffile_name_value temperror_names[] = {
 	{ "tempfail", ON_ERROR_TEMPFAIL },
 	{ NULL, 0 },
 };
+static const struct conffile_name_value discovery_names[] = {
+	{ "treewalk", DMARC_DISCOVERY_TREEWALK },
+	{ "psl", DMARC_DISCOVERY_PSL },
+	{ NULL, 0 },
+};
+static const struct conffile_name_value reject_as_names[] = {
+	{ "reject", DMARC_P_REJECT },
+	{ "quarantine", DMARC_P_QUARANTINE },
+	{ NULL, 0 },
+};
 
 #define OPT(name, type, def, field, extra)                                      \
 	CONFFILE_OPT(struct dmarc_options, name, type, def, field, extra)
@@ -121,6 +127,8 @@ static const struct conffile_name_value temperror_names[] = {
 static const struct conffile_option dmarc_option_table[] = {
 	OPT("DMARC", &conffile_bool, "yes", dmarc, NULL),
 	OPT("DMARCEnforce", &conffile_bool, "yes", enforce, NULL),
+	OPT("DMARCDiscovery", &conffile_enum, "treewalk", discovery, discovery_names),
+	OPT("DMARCRejectAs", &conffile_enum, "reject", reject_as, reject_as_names),
 	OPT("PublicSuffixList", &conffile_string,
 	    "/usr/share/publicsuffix/public_suffix_list.dat", public_suffix_list, NULL),
 	OPT("RejectMultiFrom", &conffile_bool, "yes", reject_multi_from, NULL),
@@ -133,34 +141,26 @@ static const struct conffile_schema dmarc_options = {
 	dmarc_option_table, ARRAY_LEN(dmarc_option_table), sizeof(struct dmarc_options),
 };
 
-void dmarc_set_sampler(void *data, unsigned (*fn)(void *ctx), void *ctx)
-{
-	struct dmarc_data *d = data;
-	d->sample = fn;
-	d->sample_ctx = ctx;
-}
-
-static unsigned sample(const struct dmarc_data *d)
-{
-	return d->sample != NULL ? d->sample(d->sample_ctx) % 100 : arc4random_uniform(100);
-}
-
 static bool dmarc_enabled(const struct config *cfg, const void *opts)
 {
 	(void)cfg;
 	return ((const struct dmarc_options *)opts)->dmarc;
 }
 
+/* The Public Suffix List is read only when discovery uses it. */
 static int dmarc_setup(const struct config *cfg, const void *opts, void **data_r,
 		       char **error_r)
 {
 	(void)cfg;
 	const struct dmarc_options *o = opts;
-	struct psl *psl = psl_load(o->public_suffix_list, error_r);
-	if (psl == NULL)
-		return -1;
 	struct dmarc_data *d = xcalloc(1, sizeof(*d));
-	d->psl = psl;
+	if (o->discovery == DMARC_DISCOVERY_PSL) {
+		d->psl = psl_load(o->public_suffix_list, error_r);
+		if (d->psl == NULL) {
+			free(d);
+			return -1;
+		}
+	}
 	*data_r = d;
 	return 0;
 }
@@ -199,17 +199,9 @@ static int dmarc_begin(struct msg *m, struct check_ctx *cx)
 	st->opts = cx->opts;
 	st->data = cx->data;
 	st->from = FROM_ABSENT;
+	st->walk = dmarc_walk_new(m->arena, m->rt->dns, st->opts->discovery, st->data->psl);
 	cx->state = st;
 	return 1;
-}
-
-static struct dns_lookup *start_lookup(struct msg *m, const char *domain)
-{
-	char *name = arena_printf(m->arena, "_dmarc.%s", domain);
-	/* a name DNS cannot carry has no record (and must not be a temperror) */
-	if (strlen(name) > DNS_NAME_MAX)
-		return NULL;
-	return dns_lookup_start(m->rt->dns, name, DNS_T_TXT);
 }
 
 /* The author domain of the one From field, or why there is none. */
@@ -232,7 +224,7 @@ static enum from_status from_domain(struct msg *m, struct dmarc_state *st,
 		st->from_error = "address without a domain";
 		return FROM_UNPARSEABLE;
 	}
-	/* RFC 7489 6.6.1: a UTF-8 domain is looked up as A-labels */
+	/* RFC 9989 5.3.1 (RFC 6376's A-labels): a UTF-8 domain is looked up as A-labels */
 	const char *ascii = psl_to_ascii(m->arena, list.v[0].domain);
 	st->from_domain = ascii != NULL ? addr_domain_normalize(m->arena, ascii, strlen(ascii))
 					: NULL;
@@ -250,77 +242,109 @@ static int dmarc_header(struct msg *m, struct check_ctx *cx, const struct msg_he
 		return 0;
 	}
 	st->from = from_domain(m, st, h);
-	if (st->from != FROM_OK)
-		return 0;
-	char *org = psl_org_domain(st->data->psl, m->arena, st->from_domain);
-	st->lk_from = start_lookup(m, st->from_domain);
-	/* RFC 7489 6.6.2 allows discovery in parallel; the From domain's
-	   answer is usually a miss for subdomains, so ask both at once */
-	if (org != NULL && strcmp(org, st->from_domain) != 0) {
-		st->org_domain = org;
-		st->lk_org = start_lookup(m, org);
-	}
+	/* every name discovery may ask, at once: the answers come in parallel */
+	if (st->from == FROM_OK)
+		dmarc_walk_prefetch(st->walk, st->from_domain);
 	return 0;
 }
 
-/* ---- policy discovery (RFC 7489 6.6.3) ---- */
+/* ---- policy discovery (RFC 9989 4.10.1) ---- */
 
-/* The one DMARC record of an answer: 1 found, 0 none, -1 several, -2 temporary. */
-static int pick_record(struct eval *ev, struct dns_lookup *lk, const struct dns_rr **rr_r)
+/* The tag of the record that applies to the Author Domain, and its value. */
+static void choose_policy(struct eval *ev)
 {
-	if (lk == NULL)
-		return 0;
-	const struct dns_answer *a = dns_lookup_wait(lk);
-	if (dns_status_temporary(a->status)) {
-		ev->why = arena_printf(ev->m->arena, "DMARC record lookup: %s",
-				       dns_status_name(a->status));
-		return -2;
+	const struct dmarc_record *r = &ev->pol.rec;
+	struct dmarc_result *rep = &ev->rep;
+	if (ev->pol.at_author) {
+		rep->policy_from = DMARC_FROM_P;
+		rep->policy_value = r->p;
+		return;
 	}
-	size_t found = 0;
-	for (size_t i = 0; a->status == DNS_OK && i < a->count; i++)
-		if (dmarc_record_is_dmarc(a->rr[i].u.txt.data, a->rr[i].u.txt.len)) {
-			*rr_r = &a->rr[i];
-			found++;
-		}
-	return found > 1 ? -1 : (int)found;
+	rep->policy_from = DMARC_FROM_SP;
+	rep->policy_value = r->sp;
 }
 
 static void discover(struct eval *ev)
 {
 	struct dmarc_state *st = ev->st;
-	const struct dns_rr *rr = NULL;
-	const char *domain = st->from_domain;
-	int r = pick_record(ev, st->lk_from, &rr);
-	if (r == 0 && st->org_domain != NULL) {
-		domain = st->org_domain;
-		ev->at_org = true;
-		r = pick_record(ev, st->lk_org, &rr);
+	dmarc_walk_discover(st->walk, st->from_domain, &ev->pol);
+	ev->rep.discovery = st->opts->discovery;
+	ev->rep.org_domain = ev->pol.org_domain;
+	if (ev->pol.status == DMARC_DISC_MALFORMED) {
+		ev->pol.why = arena_printf(ev->m->arena, "bad DMARC record at _dmarc.%s: %s",
+					   ev->pol.domain, ev->pol.why);
+		log_msg(LOG_NOTICE, ev->m->qid, "dmarc: %s", ev->pol.why);
 	}
-	ev->disc = r == 1 ? DISC_FOUND : r == 0 ? DISC_NONE : r == -1 ? DISC_MULTIPLE
-		 : DISC_TEMPERROR;
-	if (r == -1)
-		ev->why = "multiple DMARC records";
-	if (ev->disc != DISC_FOUND)
+	if (ev->pol.status != DMARC_DISC_FOUND)
 		return;
-	ev->rep.policy_domain = domain;
-	if (dmarc_record_parse(ev->m->arena, rr->u.txt.data, rr->u.txt.len, &ev->rec,
-			       &ev->why) < 0) {
-		ev->disc = DISC_MALFORMED;
-		ev->why = arena_printf(ev->m->arena, "bad DMARC record at _dmarc.%s: %s", domain,
-				       ev->why);
-		log_msg(LOG_NOTICE, ev->m->qid, "dmarc: %s", ev->why);
-		return;
-	}
-	if (ev->rec.warning != NULL)
+	const struct dmarc_record *r = &ev->pol.rec;
+	if (r->warning != NULL)
 		log_msg(LOG_NOTICE, ev->m->qid, "dmarc: record at _dmarc.%s: %s (%zu warnings)",
-			domain, ev->rec.warning, ev->rec.n_warnings);
-	ev->rep.policy = &ev->rec;
-	/* RFC 7489 6.3 sp: for subdomains, found through the Organizational Domain */
-	ev->rep.used_sp = ev->at_org;
-	ev->policy = ev->at_org ? ev->rec.sp : ev->rec.p;
+			ev->pol.domain, r->warning, r->n_warnings);
+	if (r->historic != 0)
+		log_msg(LOG_INFO, ev->m->qid, "dmarc: record at _dmarc.%s has tags RFC 9989 "
+			"removed (pct, rf, ri): ignored", ev->pol.domain);
+	ev->rep.policy_domain = ev->pol.domain;
+	ev->rep.policy = r;
+	ev->rep.testing = r->testing;
+	choose_policy(ev);
 }
 
-/* ---- the authentication results (RFC 7489 6.6.2 steps 3-5) ---- */
+/*
+ * RFC 9989 4.10.1: for a subdomain that does not exist, np= (when the
+ * record has one) instead of sp=.  Asked only when it can matter.
+ */
+static void apply_np(struct eval *ev)
+{
+	const struct dmarc_record *r = &ev->pol.rec;
+	if (ev->pol.at_author || !r->np_given || r->np == r->sp)
+		return;
+	int exists = dmarc_walk_exists(ev->st->walk, ev->st->from_domain);
+	if (exists < 0)
+		log_msg(LOG_NOTICE, ev->m->qid, "dmarc: cannot tell whether %s exists; sp= "
+			"applies", ev->st->from_domain);
+	if (exists != 0)
+		return;
+	ev->rep.policy_from = DMARC_FROM_NP;
+	ev->rep.policy_value = r->np;
+}
+
+/* ---- the authentication results and their alignment (RFC 9989 4.4) ---- */
+
+/*
+ * Does auth_domain align with the Author Domain?  1 yes, 0 no, -1 cannot
+ * tell (a lookup failed temporarily, or too many walks).  Only a passing
+ * identifier is worth a walk.
+ */
+static int aligned(struct eval *ev, const char *auth_domain, bool strict, bool passed)
+{
+	const char *author = ev->st->from_domain;
+	if (auth_domain == NULL || auth_domain[0] == '\0')
+		return 0;
+	if (strcasecmp(author, auth_domain) == 0)
+		return 1;
+	if (strict || !passed)
+		return 0;
+	if (ev->opts->discovery == DMARC_DISCOVERY_PSL)
+		return dmarc_aligned(ev->psl, ev->m->arena, author, auth_domain, false);
+	struct dmarc_walk *w = ev->st->walk;
+	bool temp = false;
+	if (ev->pol.org_domain == NULL)
+		ev->pol.org_domain = dmarc_walk_org_domain(w, author, &temp);
+	ev->rep.org_domain = ev->pol.org_domain;
+	if (temp)
+		return -1;
+	const char *d = addr_domain_normalize(ev->m->arena, auth_domain, strlen(auth_domain));
+	/* relaxed: the same Organizational Domain, so d must be under the author's */
+	if (d == NULL || !dmarc_domain_under(d, ev->pol.org_domain))
+		return 0;
+	if (++ev->walks > DMARC_MAX_ALIGN_WALKS)
+		return -1;
+	const char *org = dmarc_walk_org_domain(w, d, &temp);
+	if (temp)
+		return -1;
+	return strcmp(org, ev->pol.org_domain) == 0;
+}
 
 static void gather_spf(struct eval *ev)
 {
@@ -328,7 +352,7 @@ static void gather_spf(struct eval *ev)
 	const struct spf_result *spf = spf_result_of(m);
 	if (spf == NULL)
 		return;
-	/* RFC 7489 3.1.2: MAIL FROM; HELO only stands in for the null sender */
+	/* RFC 9989 4.4.2: MAIL FROM; HELO only stands in for the null sender */
 	bool null_sender = m->mail_from.domain == NULL || m->mail_from.domain[0] == '\0';
 	const struct spf_identity_result *r = null_sender ? spf->helo : spf->mfrom;
 	if (r == NULL)
@@ -336,10 +360,11 @@ static void gather_spf(struct eval *ev)
 	ev->rep.spf_domain = r->domain;
 	ev->rep.spf_result = r->result;
 	ev->rep.spf_scope = null_sender ? "helo" : "mfrom";
-	bool aligned = dmarc_aligned(ev->psl, m->arena, ev->st->from_domain, r->domain,
-				     ev->rec.aspf_strict);
-	ev->rep.spf_aligned = aligned && strcmp(r->result, "pass") == 0;
-	ev->auth_temp |= aligned && strcmp(r->result, "temperror") == 0;
+	bool pass = strcmp(r->result, "pass") == 0;
+	bool temp = strcmp(r->result, "temperror") == 0;
+	int a = aligned(ev, r->domain, ev->pol.rec.aspf_strict, pass || temp);
+	ev->rep.spf_aligned = a == 1 && pass;
+	ev->auth_temp |= (a == 1 && temp) || (a < 0 && pass);
 }
 
 static void gather_dkim(struct eval *ev)
@@ -357,11 +382,15 @@ static void gather_dkim(struct eval *ev)
 		d->domain = r->domain;
 		d->selector = r->selector;
 		d->result = r->result;
-		d->aligned = dmarc_aligned(ev->psl, ev->m->arena, ev->st->from_domain, r->domain,
-					   ev->rec.adkim_strict);
-		if (d->aligned && strcmp(r->result, "pass") == 0)
+		bool pass = strcmp(r->result, "pass") == 0;
+		bool temp = strcmp(r->result, "temperror") == 0;
+		/* one aligned pass is enough: later ones need no walk */
+		int a = ev->rep.dkim_aligned && pass ? 0
+			: aligned(ev, r->domain, ev->pol.rec.adkim_strict, pass || temp);
+		d->aligned = a == 1;
+		if (d->aligned && pass)
 			ev->rep.dkim_aligned = true;
-		ev->auth_temp |= d->aligned && strcmp(r->result, "temperror") == 0;
+		ev->auth_temp |= (a == 1 && temp) || (a < 0 && pass);
 	}
 }
 
@@ -380,22 +409,21 @@ static void add_reason(struct eval *ev, enum dmarc_override type, const char *co
 			(struct dmarc_reason){ .type = type, .comment = comment };
 }
 
-/* RFC 7489 6.6.4: a failure outside the pct= sample gets the next milder policy. */
-static enum dmarc_p sampled(struct eval *ev, enum dmarc_p p)
+/* RFC 9989 4.7 t=y: the policy one level lower. */
+static enum dmarc_p tested(struct eval *ev, enum dmarc_p p)
 {
-	if (p == DMARC_P_NONE || ev->rec.pct >= 100 || sample(ev->st->data) < ev->rec.pct)
+	if (!ev->rep.testing || p == DMARC_P_NONE)
 		return p;
-	add_reason(ev, DMARC_OVERRIDE_SAMPLED_OUT,
-		   arena_printf(ev->m->arena, "pct=%u", ev->rec.pct));
+	add_reason(ev, DMARC_OVERRIDE_POLICY_TEST_MODE, "t=y");
 	return p == DMARC_P_REJECT ? DMARC_P_QUARANTINE : DMARC_P_NONE;
 }
 
-/* The disposition of a failure, after sampling and local overrides. */
+/* The disposition of a failure, after t= and local overrides. */
 static enum dmarc_disposition disposition(struct eval *ev)
 {
 	const struct msg *m = ev->m;
 	const struct dmarc_options *cfg = ev->opts;
-	enum dmarc_p p = sampled(ev, ev->policy);
+	enum dmarc_p p = ev->rep.applied;
 	if (p == DMARC_P_NONE)
 		return DMARC_DIS_NONE;
 	if (cfg->trusted_forwarders != NULL &&
@@ -407,6 +435,11 @@ static enum dmarc_disposition disposition(struct eval *ev)
 	if (!cfg->enforce) {
 		add_reason(ev, DMARC_OVERRIDE_LOCAL_POLICY, "DMARCEnforce no");
 		return DMARC_DIS_NONE;
+	}
+	if (p == DMARC_P_REJECT && cfg->reject_as == DMARC_P_QUARANTINE) {
+		/* RFC 9989 7.4 */
+		add_reason(ev, DMARC_OVERRIDE_LOCAL_POLICY, "DMARCRejectAs quarantine");
+		return DMARC_DIS_QUARANTINE;
 	}
 	return p == DMARC_P_REJECT ? DMARC_DIS_REJECT : DMARC_DIS_QUARANTINE;
 }
@@ -443,6 +476,12 @@ static void on_temperror(struct eval *ev)
 				     "try again later", ev->st->from_domain));
 }
 
+/*
+ * dmarc= for Authentication-Results: the record's policies and what was
+ * done in the comment, with where the record was found and how (what an
+ * RFC 9990 report names), and policy.dmarc: the policy that applies after
+ * t= (RFC 9989 9.1).
+ */
 static void add_ar(struct eval *ev, const char *reason)
 {
 	struct msg *m = ev->m;
@@ -450,12 +489,16 @@ static void add_ar(struct eval *ev, const char *reason)
 	if (ev->rep.header_from != NULL)
 		r.props = arena_printf(m->arena, "header.from=%s", ev->rep.header_from);
 	if (ev->rep.policy != NULL) {
-		r.comment = arena_printf(m->arena, "p=%s sp=%s pct=%u dis=%s",
-					 dmarc_p_name(ev->rec.p), dmarc_p_name(ev->rec.sp),
-					 ev->rec.pct,
-					 dmarc_disposition_name(ev->rep.disposition));
+		const struct dmarc_record *rec = ev->rep.policy;
+		r.comment = arena_printf(m->arena, "p=%s sp=%s np=%s t=%s dis=%s, %s at %s%s",
+					 dmarc_p_name(rec->p), dmarc_p_name(rec->sp),
+					 dmarc_p_name(rec->np), rec->testing ? "y" : "n",
+					 dmarc_disposition_name(ev->rep.disposition),
+					 dmarc_discovery_name(ev->rep.discovery),
+					 ev->rep.policy_domain,
+					 ev->rep.policy_from == DMARC_FROM_NP ? ", no such domain" : "");
 		r.props = arena_printf(m->arena, "%s policy.dmarc=%s", r.props,
-				       dmarc_p_name(ev->policy));
+				       dmarc_p_name(ev->rep.applied));
 	}
 	verdict_add_result(m->arena, &m->verdict, &r);
 	log_msg(LOG_INFO, m->qid, "dmarc: %s header.from=%s%s%s%s%s", ev->rep.result,
@@ -522,36 +565,42 @@ static void no_author(struct eval *ev)
 static void no_policy(struct eval *ev)
 {
 	static const char *const results[] = {
-		[DISC_NONE] = "none", [DISC_MULTIPLE] = "permerror",
-		[DISC_MALFORMED] = "permerror", [DISC_TEMPERROR] = "temperror",
+		[DMARC_DISC_NONE] = "none",
+		[DMARC_DISC_MALFORMED] = "permerror",
+		[DMARC_DISC_TEMPERROR] = "temperror",
 	};
-	ev->rep.result = results[ev->disc];
-	add_ar(ev, ev->why);
-	if (ev->disc == DISC_TEMPERROR)
+	ev->rep.result = results[ev->pol.status];
+	/* "none" needs no words in every header; the others do */
+	add_ar(ev, ev->pol.status != DMARC_DISC_NONE ? ev->pol.why : NULL);
+	if (ev->pol.status == DMARC_DISC_TEMPERROR)
 		on_temperror(ev);
 }
 
 static void evaluate(struct eval *ev)
 {
-	gather(ev);
-	if (ev->disc != DISC_FOUND) {
+	if (ev->pol.status != DMARC_DISC_FOUND) {
 		no_policy(ev);
 		return;
 	}
+	gather(ev);
+	ev->rep.applied = ev->rep.policy_value;
 	if (ev->rep.spf_aligned || ev->rep.dkim_aligned) {
 		ev->rep.result = "pass";
 		add_ar(ev, NULL);
 		return;
 	}
+	apply_np(ev);
+	ev->rep.applied = ev->rep.policy_value;
 	if (ev->auth_temp) {
-		/* RFC 7489 6.6.2: a temporary error may hide an aligned pass */
+		/* a temporary error may hide an aligned pass */
 		ev->rep.result = "temperror";
 		add_ar(ev, "SPF or DKIM result for an aligned domain was temperror");
-		if (ev->policy != DMARC_P_NONE)
+		if (ev->rep.applied != DMARC_P_NONE)
 			on_temperror(ev);
 		return;
 	}
 	ev->rep.result = "fail";
+	ev->rep.applied = tested(ev, ev->rep.policy_value);
 	ev->rep.disposition = disposition(ev);
 	add_ar(ev, NULL);
 	enforce(ev);
@@ -565,6 +614,7 @@ static int dmarc_eom(struct msg *m, struct check_ctx *cx)
 	ev->st = st;
 	ev->opts = st->opts;
 	ev->psl = st->data->psl;
+	ev->rep.discovery = st->opts->discovery;
 	ev->rep.qid = m->qid;
 	ev->rep.when = m->now;
 	ev->rep.source_ip = m->conn->client_ip;
@@ -586,8 +636,7 @@ static void dmarc_end(struct msg *m, struct check_ctx *cx)
 	struct dmarc_state *st = cx->state;
 	if (st == NULL)
 		return;
-	dns_lookup_free(&st->lk_from);
-	dns_lookup_free(&st->lk_org);
+	dmarc_walk_free(st->walk);
 }
 
 const struct check check_dmarc = {
@@ -611,7 +660,13 @@ const char *dmarc_disposition_name(enum dmarc_disposition d)
 
 const char *dmarc_override_name(enum dmarc_override o)
 {
-	static const char *const names[] = { "forwarded", "sampled_out", "trusted_forwarder",
-					     "mailing_list", "local_policy", "other" };
+	static const char *const names[] = { "local_policy", "mailing_list", "other",
+					     "policy_test_mode", "trusted_forwarder" };
 	return (size_t)o < ARRAY_LEN(names) ? names[o] : "other";
+}
+
+const char *dmarc_policy_from_name(enum dmarc_policy_from f)
+{
+	static const char *const names[] = { "p", "sp", "np" };
+	return (size_t)f < ARRAY_LEN(names) ? names[f] : "p";
 }

@@ -1,10 +1,11 @@
 /*
- * The dmarc check (RFC 7489): evaluates the DMARC policy of the RFC5322.From
- * domain of external mail against the SPF and DKIM results of the earlier
- * checks, enforces it, writes dmarc= into Authentication-Results, and
- * leaves the evaluation record as its typed result (struct dmarc_result):
- * the raw material of aggregate reports, for any later check that `needs`
- * dmarc (the report store).  See dmarc.c for what is decided where.
+ * The dmarc check (RFC 9989): evaluates the DMARC policy of the
+ * RFC5322.From domain of external mail against the SPF and DKIM results of
+ * the earlier checks, enforces it, writes dmarc= into
+ * Authentication-Results, and leaves the evaluation record as its typed
+ * result (struct dmarc_result): the raw material of aggregate reports
+ * (RFC 9990), for any later check that `needs` dmarc (the report store).
+ * See dmarc.c for what is decided where, dmarc_walk.h for discovery.
  */
 #ifndef CACHET_DMARC_H
 #define CACHET_DMARC_H
@@ -16,6 +17,7 @@
 #include "arena.h"
 #include "check.h"
 #include "dmarc_record.h"
+#include "dmarc_walk.h"
 #include "netlist.h"
 #include "psl.h"
 
@@ -38,28 +40,38 @@ struct dmarc_options {
 	char *public_suffix_list;	/* PublicSuffixList */
 	bool reject_multi_from;		/* RejectMultiFrom */
 	int quarantine;			/* DMARCQuarantine: enum dmarc_quarantine */
+	int discovery;			/* DMARCDiscovery: enum dmarc_discovery */
+	int reject_as;			/* DMARCRejectAs: DMARC_P_REJECT or DMARC_P_QUARANTINE */
 	struct netlist *trusted_forwarders;	/* DMARCTrustedForwarders, or NULL */
 	int on_temperror;		/* DMARCOnTempError: ON_ERROR_ACCEPT or _TEMPFAIL */
 };
 
-/* RFC 7489 Appendix C DispositionType: what was applied */
+/* RFC 9990 A DispositionType: what was applied */
 enum dmarc_disposition {
 	DMARC_DIS_NONE,
 	DMARC_DIS_QUARANTINE,
 	DMARC_DIS_REJECT,
 };
 
-/* RFC 7489 Appendix C PolicyOverrideType */
+/* RFC 9990 A PolicyOverrideType: why the policy was not applied as published */
 enum dmarc_override {
-	DMARC_OVERRIDE_FORWARDED,
-	DMARC_OVERRIDE_SAMPLED_OUT,
-	DMARC_OVERRIDE_TRUSTED_FORWARDER,
-	DMARC_OVERRIDE_MAILING_LIST,
 	DMARC_OVERRIDE_LOCAL_POLICY,
+	DMARC_OVERRIDE_MAILING_LIST,
 	DMARC_OVERRIDE_OTHER,
+	DMARC_OVERRIDE_POLICY_TEST_MODE,
+	DMARC_OVERRIDE_TRUSTED_FORWARDER,
+};
+
+/* Which tag of the record gave the policy (RFC 9989 4.10.1). */
+enum dmarc_policy_from {
+	DMARC_FROM_P,	/* the author domain's own record */
+	DMARC_FROM_SP,	/* an existing subdomain of the policy domain */
+	DMARC_FROM_NP,	/* a subdomain that does not exist (RFC 9989 3.2.13) */
 };
 
 #define DMARC_MAX_REASONS 4
+/* the SPF and DKIM domains one message may walk for relaxed alignment */
+#define DMARC_MAX_ALIGN_WALKS 6
 
 struct dmarc_reason {
 	enum dmarc_override type;
@@ -86,10 +98,15 @@ struct dmarc_result {
 	const char *header_from;	/* RFC5322.From domain, NULL if none usable */
 	const char *result;		/* dmarc= result: pass, fail, none, temperror, permerror */
 
-	/* the policy (RFC 7489 Appendix C PolicyPublishedType) */
+	/* the policy (RFC 9990 A PolicyPublishedType) */
+	enum dmarc_discovery discovery;	/* how it was found (discovery_method) */
 	const char *policy_domain;	/* where the record was found, or NULL */
+	const char *org_domain;		/* the author domain's Organizational Domain, or NULL */
 	const struct dmarc_record *policy;	/* NULL when there is none */
-	bool used_sp;			/* sp= applied (From is a subdomain) */
+	enum dmarc_policy_from policy_from;	/* p, sp or np */
+	enum dmarc_p policy_value;	/* that tag's value, as published */
+	bool testing;			/* t=y: the policy is applied one level lower */
+	enum dmarc_p applied;		/* what a failure gets after t= (policy.dmarc) */
 
 	/* the identifiers evaluated */
 	const char *spf_domain;		/* or NULL when SPF gave no result */
@@ -100,7 +117,7 @@ struct dmarc_result {
 	size_t n_dkim;
 	bool dkim_aligned;		/* some DKIM signature passed, aligned */
 
-	/* what was done (RFC 7489 Appendix C PolicyEvaluatedType) */
+	/* what was done (RFC 9990 A PolicyEvaluatedType) */
 	enum dmarc_disposition disposition;
 	struct dmarc_reason reasons[DMARC_MAX_REASONS];
 	size_t n_reasons;
@@ -115,24 +132,18 @@ static inline const struct dmarc_result *dmarc_result_of(const struct msg *m)
 }
 
 /*
- * Identifier alignment (RFC 7489 3.1): strict is an exact match, relaxed
- * the same Organizational Domain; case-insensitive, a trailing dot ignored.
- * A public suffix never aligns with anything but itself (RFC 7489 3.1.1:
- * d=com).  Scratch memory comes from the arena.
+ * Identifier alignment with Organizational Domains from the Public Suffix
+ * List (RFC 7489 3.1, DMARCDiscovery psl): strict is an exact match,
+ * relaxed the same Organizational Domain; case-insensitive, a trailing dot
+ * ignored.  A public suffix never aligns with anything but itself (d=com).
+ * Scratch memory comes from the arena.  (The tree walk's alignment needs
+ * DNS: dmarc.c, over dmarc_walk.h.)
  */
 bool dmarc_aligned(const struct psl *psl, struct arena *a, const char *from_domain,
 		   const char *auth_domain, bool strict);
 
-/*
- * The random source of pct= sampling (RFC 7489 6.6.4) of one snapshot: `data`
- * is what the check's setup built (struct check_ctx's data); fn returns
- * 0..99 (values above are taken modulo 100); NULL restores the default
- * (arc4random_uniform).  For tests, from a setup of their own that wraps
- * the check's (see tests/unit/test_dmarc.c).
- */
-void dmarc_set_sampler(void *data, unsigned (*fn)(void *ctx), void *ctx);
-
 const char *dmarc_disposition_name(enum dmarc_disposition d);	/* "none", ... */
-const char *dmarc_override_name(enum dmarc_override o);	/* "sampled_out", ... */
+const char *dmarc_override_name(enum dmarc_override o);	/* "policy_test_mode", ... */
+const char *dmarc_policy_from_name(enum dmarc_policy_from f);	/* "p", "sp", "np" */
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * DMARC record parser (see dmarc_record.h).  A record is split into
- * tag-specs at ";", each checked against RFC 6376 3.2's tag-list syntax,
- * then handed to the handler its name selects in a table; the rules that
- * decide whether the record stands (v= first, p=, sp=, rua=) are applied
+ * tag-specs at ";", each checked against RFC 9989 4.8's syntax, then
+ * handed to the handler its name selects in a table; the rules that decide
+ * whether the record stands (v= first, p=, sp=, np=, rua=) are applied
  * once every tag has been seen.
  */
 #include "dmarc_record.h"
@@ -22,7 +22,7 @@ enum tag_state {
 struct parse {
 	struct arena *a;
 	struct dmarc_record *r;
-	enum tag_state p, sp;
+	enum tag_state p, sp, np;
 };
 
 static bool is_wsp(char c)
@@ -114,6 +114,50 @@ static void tag_sp(struct parse *ps, struct slice v)
 	ps->r->sp_given = ps->sp == TAG_VALID;
 }
 
+static void tag_np(struct parse *ps, struct slice v)
+{
+	ps->np = policy_word(v, &ps->r->np) ? TAG_VALID : TAG_INVALID;
+	ps->r->np_given = ps->np == TAG_VALID;
+}
+
+static void tag_t(struct parse *ps, struct slice v)
+{
+	if (slice_eq_ci(v, "y") || slice_eq_ci(v, "n"))
+		ps->r->testing = slice_eq_ci(v, "y");
+	else
+		warn(ps, "bad t= value ignored (n)");
+}
+
+static void tag_psd(struct parse *ps, struct slice v)
+{
+	static const char *const words[] = { "u", "y", "n" };
+	for (size_t i = 0; i < ARRAY_LEN(words); i++)
+		if (slice_eq_ci(v, words[i])) {
+			ps->r->psd = (enum dmarc_psd)i;
+			return;
+		}
+	warn(ps, "bad psd= value ignored (u)");
+}
+
+/* RFC 9989 C.5.2: pct, rf and ri are gone; a record may still carry them. */
+static void tag_pct(struct parse *ps, struct slice v)
+{
+	(void)v;
+	ps->r->historic |= DMARC_HISTORIC_PCT;
+}
+
+static void tag_rf(struct parse *ps, struct slice v)
+{
+	(void)v;
+	ps->r->historic |= DMARC_HISTORIC_RF;
+}
+
+static void tag_ri(struct parse *ps, struct slice v)
+{
+	(void)v;
+	ps->r->historic |= DMARC_HISTORIC_RI;
+}
+
 static bool align_word(struct slice v, bool *strict)
 {
 	if (slice_eq_ci(v, "r") || slice_eq_ci(v, "s")) {
@@ -135,24 +179,6 @@ static void tag_aspf(struct parse *ps, struct slice v)
 		warn(ps, "bad aspf= value ignored (relaxed)");
 }
 
-static void tag_pct(struct parse *ps, struct slice v)
-{
-	uint64_t n;
-	if (number(v, 3, 100, &n))
-		ps->r->pct = (unsigned)n;
-	else
-		warn(ps, "bad pct= value ignored (100)");
-}
-
-static void tag_ri(struct parse *ps, struct slice v)
-{
-	uint64_t n;
-	if (number(v, 10, UINT32_MAX, &n))
-		ps->r->ri = (uint32_t)n;
-	else
-		warn(ps, "bad ri= value ignored (86400)");
-}
-
 static void tag_fo(struct parse *ps, struct slice v)
 {
 	unsigned fo = 0;
@@ -171,34 +197,7 @@ static void tag_fo(struct parse *ps, struct slice v)
 	ps->r->fo = fo;
 }
 
-/* RFC 5321 4.1.2 Keyword (ldh-str) */
-static bool keyword(struct slice s)
-{
-	if (s.len == 0 || s.p[s.len - 1] == '-')
-		return false;
-	for (size_t i = 0; i < s.len; i++)
-		if (!is_alpha(s.p[i]) && !is_digit(s.p[i]) && (s.p[i] != '-' || i == 0))
-			return false;
-	return true;
-}
-
-static void tag_rf(struct parse *ps, struct slice v)
-{
-	bool afrf = false;
-	struct slice item;
-	do {
-		v = split(v, ':', &item);
-		if (!keyword(item)) {
-			warn(ps, "bad rf= value ignored (afrf)");
-			return;
-		}
-		/* RFC 7489 6.3 rf: unregistered formats are ignored */
-		afrf |= slice_eq_ci(item, "afrf");
-	} while (v.len > 0);
-	ps->r->rf_afrf = afrf;
-}
-
-/* The "!" size suffix of RFC 7489 6.4 dmarc-uri: 1*DIGIT [k/m/g/t]. */
+/* The "!" size suffix of RFC 9989 4.8 obs-dmarc-uri: 1*DIGIT [k/m/g/t]. */
 static bool uri_size(struct slice s)
 {
 	if (s.len > 0 && strchr("kmgtKMGT", s.p[s.len - 1]) != NULL)
@@ -270,10 +269,11 @@ struct tag_handler {
 };
 
 static const struct tag_handler handlers[] = {
-	{ "p", tag_p },		{ "sp", tag_sp },	{ "adkim", tag_adkim },
-	{ "aspf", tag_aspf },	{ "pct", tag_pct },	{ "fo", tag_fo },
-	{ "rf", tag_rf },	{ "ri", tag_ri },	{ "rua", tag_rua },
-	{ "ruf", tag_ruf },
+	{ "p", tag_p },		{ "sp", tag_sp },	{ "np", tag_np },
+	{ "t", tag_t },		{ "psd", tag_psd },	{ "adkim", tag_adkim },
+	{ "aspf", tag_aspf },	{ "fo", tag_fo },	{ "rua", tag_rua },
+	{ "ruf", tag_ruf },	{ "pct", tag_pct },	{ "rf", tag_rf },
+	{ "ri", tag_ri },
 };
 
 /*
@@ -318,10 +318,8 @@ static bool seen_before(const struct slice *names, size_t n, struct slice name)
 static void defaults(struct dmarc_record *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->pct = 100;
 	r->fo = DMARC_FO_0;
-	r->rf_afrf = true;
-	r->ri = 86400;
+	r->psd = DMARC_PSD_U;
 }
 
 /* Runs the tags after v=; returns NULL or the error. */
@@ -334,8 +332,11 @@ static const char *tags(struct parse *ps, struct slice rest)
 		rest = split(rest, ';', &spec);
 		if (spec.len == 0)
 			continue;	/* ";;" and a trailing ";" */
-		if (!tag_spec(spec, &name, &value))
-			return "tag is not name=value";
+		if (!tag_spec(spec, &name, &value)) {
+			/* RFC 9989 4.8: syntax errors are discarded */
+			warn(ps, "a tag that is not name=value ignored");
+			continue;
+		}
 		if (slice_eq_ci(name, "v") || seen_before(names, n, name))
 			return "tag given twice";
 		if (n == DMARC_RECORD_MAX_TAGS)
@@ -367,19 +368,22 @@ int dmarc_record_parse(struct arena *a, const char *text, size_t len, struct dma
 	struct parse ps = { .a = a, .r = out };
 	struct slice first;
 	const char *e = tags(&ps, split(slice_make(text, len), ';', &first));
-	if (e == NULL && (ps.p != TAG_VALID || ps.sp == TAG_INVALID)) {
-		/* RFC 7489 6.6.3 step 6 */
+	if (e == NULL && (ps.p != TAG_VALID || ps.sp == TAG_INVALID || ps.np == TAG_INVALID)) {
+		/* RFC 9989 4.10.1: with a valid rua=, as if "p=none" */
 		if (out->n_rua > 0) {
 			out->p = DMARC_P_NONE;
 			out->p_assumed = true;
-			out->sp_given = false;
+			out->sp_given = out->np_given = false;
 		} else {
 			e = ps.p == TAG_ABSENT ? "no p= tag"
-			    : ps.p == TAG_INVALID ? "invalid p= value" : "invalid sp= value";
+			    : ps.p == TAG_INVALID ? "invalid p= value"
+			    : ps.sp == TAG_INVALID ? "invalid sp= value" : "invalid np= value";
 		}
 	}
 	if (!out->sp_given)
 		out->sp = out->p;
+	if (!out->np_given)
+		out->np = out->sp;
 	if (e != NULL) {
 		*error_r = e;
 		return -1;
@@ -398,4 +402,17 @@ const char *dmarc_p_name(enum dmarc_p p)
 		return "reject";
 	}
 	return "none";
+}
+
+const char *dmarc_psd_name(enum dmarc_psd p)
+{
+	switch (p) {
+	case DMARC_PSD_U:
+		return "u";
+	case DMARC_PSD_Y:
+		return "y";
+	case DMARC_PSD_N:
+		return "n";
+	}
+	return "u";
 }

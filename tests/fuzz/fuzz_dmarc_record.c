@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *err = NULL;
 	(void)dmarc_record_is_dmarc(text, size);
 	if (dmarc_record_parse(a, text, size, &r, &err) == 0) {
-		if (r.p > DMARC_P_REJECT || r.pct > 100 || r.n_rua > DMARC_RECORD_MAX_URIS ||
+		if (r.p > DMARC_P_REJECT || r.np > DMARC_P_REJECT || r.psd > DMARC_PSD_N ||
+		    r.n_rua > DMARC_RECORD_MAX_URIS ||
 		    r.n_ruf > DMARC_RECORD_MAX_URIS)
 			abort();
 		for (size_t i = 0; i < r.n_rua; i++)
