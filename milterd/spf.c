@@ -36,6 +36,9 @@
 #include "spf_dns.h"
 #include "xalloc.h"
 
+/* The HELO argument kept for %{h} (our limit). */
+#define SPF_MAX_HELO_TEXT 255
+
 /* Per runtime: the workers still running (teardown waits for them). */
 struct spf_shared {
 	pthread_mutex_t lock;
@@ -51,7 +54,7 @@ struct spf_job {
 	int cancel;		/* atomic */
 	struct spf_shared *shared;
 	struct spf_backend be;
-	char *ip, *helo, *sender, *receiver;
+	char *ip, *helo, *helo_text, *sender, *receiver;
 	uint64_t deadline_ms;
 	bool do_mfrom, do_helo;
 	struct spf_outcome mfrom, helo_out;
@@ -119,6 +122,7 @@ static void job_free(struct spf_job *j)
 	pthread_cond_destroy(&j->cond);
 	free(j->ip);
 	free(j->helo);
+	free(j->helo_text);
 	free(j->sender);
 	free(j->receiver);
 	spf_outcome_clear(&j->mfrom);
@@ -141,7 +145,8 @@ static void *worker(void *arg)
 	struct spf_job *j = arg;
 	struct spf_shared *sh = j->shared;
 	struct spf_query q = {
-		.ip = j->ip, .helo = j->helo, .sender = j->sender, .receiver = j->receiver,
+		.ip = j->ip, .helo = j->helo, .helo_text = j->helo_text, .sender = j->sender,
+		.receiver = j->receiver,
 		.deadline_ms = j->deadline_ms, .cancel = &j->cancel,
 	};
 	if (j->do_mfrom)
@@ -183,6 +188,8 @@ static struct spf_job *job_new(struct msg *m, const struct spf_state *st)
 	j->be.dns = rt->dns;
 	j->ip = xstrdup(m->conn->client_ip);
 	j->helo = st->helo != NULL ? xstrdup(st->helo) : NULL;
+	/* %{h} is the HELO argument as sent, domain name or not (RFC 7208 7.3) */
+	j->helo_text = m->conn->helo != NULL ? xstrndup(m->conn->helo, SPF_MAX_HELO_TEXT) : NULL;
 	j->sender = st->sender != NULL ? xstrdup(st->sender) : NULL;
 	j->receiver = xstrdup(rt->cfg->authserv_id);
 	j->deadline_ms = spf_clock_ms() + st->opts->timeout_ms;

@@ -1,45 +1,93 @@
 /*
- * libspf2 over our DNS layer, with our limits (see spf_dns.h).
+ * check_host() (RFC 7208) over our DNS layer, with our limits (see
+ * spf_dns.h).
  *
- * libspf2 lets a program supply its own SPF_dns_server_t: `lookup` answers
- * every A/AAAA/MX/PTR/TXT query, and `get_spf`, when set, fetches and
- * compiles the SPF record of a domain (the top-level one and those of
- * include: and redirect=).  We set both, so:
- *  - every query goes to lib/dns (or a zone in memory), with the deadline
- *    and the cancel flag checked before each one;
- *  - DNS-querying terms are counted across the whole evaluation (libspf2
- *    starts a fresh count inside every include): each get_spf after the
- *    first is an include or redirect, each MX or PTR query an mx or ptr
- *    term, and each A/AAAA query an a or exists term, except the address
- *    lookups of the names an MX or PTR answer just gave, which RFC 7208
- *    4.6.4 bounds separately (libspf2 stops at 10 per term);
- *  - a term past the limit, a third void lookup, the deadline or a cancel
- *    makes the layer answer TRY_AGAIN, which stops libspf2 at once; the
- *    reason recorded here then decides the result (permerror for the
- *    limits, temperror for time), never libspf2's temperror;
- *  - every SPF record is checked before libspf2 compiles it.
+ * Who does what.  This file parses every SPF record against the ABNF of
+ * section 12 (record_parse), expands every macro (7.3, expand), decides
+ * whether each target name is usable in DNS, and answers every DNS question
+ * libspf2 asks.  libspf2 walks the mechanisms of a record we rewrote for it
+ * (canonical_record): the same terms in the same order, but each target
+ * name (include, a, mx, exists, redirect, exp) replaced by a marker
+ * "<n>.m.cachet.invalid" that our `lookup`, `get_spf` and `get_exp` hooks
+ * resolve to the name we expanded; ptr gets its expanded name as a literal
+ * (it is compared, not looked up); ip4/ip6 are copied once checked.  So no
+ * macro, and nothing from the sender, the HELO name or a DNS answer, ever
+ * reaches libspf2's compiler or expander.
  *
- * The CVE guard.  libspf2 1.2.10 as Debian ships it (1.2.10-7.1 patch for
- * CVE-2021-20314) computes the room left for a string literal of a
- * domain-spec as `room - sizeof(SPF_data_t)` in size_t: once a term's
- * compiled data comes within sizeof(SPF_data_t) of SPF_MAX_MECH_LEN (511
- * bytes; easy with a run of macros, each taking a few bytes), that
- * underflows, the length check never fails again, and the rest of the
- * term is copied past a stack buffer (upstream fix: libspf2 PR #44, the
- * issue #45 of ZDI-23-1472 / CVE-2023-42118).  Compiled data grows at most
- * a few bytes per source byte, so we refuse (permerror) any term whose
- * argument exceeds SPF_MAX_TERM_ARG_LEN bytes or SPF_MAX_TERM_MACROS macros:
- * such a term compiles to well under 300 bytes and cannot get near the
- * edge.  Explanations (exp= TXT, also compiled as macros) are held to
- * SPF_MAX_EXP_LEN and the same macro count, or ignored.  Macro syntax is
- * checked against RFC 7208 7.1 (libspf2 accepts a lone "%" as a literal).
- * Sender local-parts are dot-atoms of at most 64 bytes, so %{l} expands
- * nothing libspf2 has not been tested with.
+ * What libspf2 1.2.10 gets wrong, and what we do instead (the unit tests
+ * in tests/unit/test_spf.c show each one):
+ *  - syntax: it accepts "%" followed by anything as a literal, a
+ *    "redirect:" mechanism, toplabels that are numeric or start with "-",
+ *    "/032", modifier names of any characters, c/r/t macros in modifiers,
+ *    trailing garbage after "all"; it refuses modifier names with "." (the
+ *    ABNF allows them) and CIDR lengths of 0 (allowed).  We check the ABNF.
+ *  - %{d2} and the like: its right-hand truncation drops the first
+ *    character when the value has no more parts than asked for
+ *    ("example.com" -> "xample.com").  We expand macros ourselves.
+ *  - a client in 127.0.0.0/8 or ::1 passes without any lookup
+ *    (SPF_request_query_mailfrom, "Give localhost a free ride").  We call
+ *    SPF_record_interpret() on the record ourselves, so the record decides.
+ *  - redirect= is evaluated where it stands, and even when the record has
+ *    "all" (RFC 7208 6.1: only after every mechanism, never with "all").
+ *    Our rewritten record puts it last, or leaves it out.
+ *  - ptr: more than 10 PTR names is permerror, a DNS error on the PTR or a
+ *    name's A lookup is temperror (RFC 7208 4.6.4 and 5.5: the names past
+ *    10 are ignored, an error means no match / the name is skipped).  Our
+ *    lookup hook answers accordingly.
+ *  - mx: more than 10 MX names is looked at anyway (4.6.4: permerror).
+ *  - ip4/ip6 with /0 and a/mx with a CIDR length of 0 are refused.  ip4/ip6
+ *    /0 are given to it as two /1 halves; a and mx with a length of 0 keep
+ *    their marker, and our hook answers an address lookup that found any
+ *    address with the client's own (a length of 0 matches any address).
+ *  - macro expansion in DNS names and explanations: it URL-escapes with
+ *    RFC 2396's set and lower-case hex, never truncates a name to 253
+ *    octets (7.3), and copies local-parts into fixed-size arithmetic of its
+ *    own.  Ours follows 7.3 and bounds every value.
+ *
+ * Local-parts.  Every local-part SMTP carries is evaluated: dot-atoms,
+ * "a%b", "+tag", "user=tag", and quoted ones; %{l} is the local-part
+ * without its SMTP quoting ("john smith" for "\"john smith\"@example.com",
+ * as the mailbox's name, not its spelling), an empty one is "postmaster"
+ * (4.3).  We expand it ourselves, so it never meets libspf2's buffers or
+ * the CVE below; a name it makes that DNS cannot carry (a space, a
+ * backslash, a byte outside printable ASCII) is an unusable target name.
+ *
+ * Target names (4.8, 7.3).  After expansion a trailing dot is dropped and a
+ * name over 253 octets loses labels on the left until it fits (7.3).  A
+ * name that still is not a usable domain name (empty, an empty label, a
+ * label over 63 octets, a byte DNS cannot carry here, a single label, a
+ * toplabel that is not alphanumeric-with-a-letter or LDH) is, as 4.3 says
+ * of a malformed <domain>, treated as a name that does not exist: a, mx and
+ * exists do not match and their lookup is void (it counts towards the
+ * limit of 2, 4.6.4); include's check_host() returns none, so include is
+ * permerror (5.2), and so is redirect (6.1); ptr does not match; exp= is
+ * ignored (6.2).  Never temperror: that is for DNS trouble only (5: a
+ * timeout or an RCODE other than 0 and 3; lib/dns also reports an answer
+ * whose records do not parse as SERVFAIL, so it is temperror, never none).
+ *
+ * Counting (4.6.4).  Each get_spf after the first is an include or
+ * redirect, each MX or PTR query an mx or ptr term, each A/AAAA query of a
+ * marker an a or exists term; the address lookups of the names an MX or
+ * PTR answer gave are not terms (at most 10 each).  A term past the limit,
+ * a third void lookup, more than 10 MX names, the deadline or a cancel
+ * makes the hook answer TRY_AGAIN, which stops libspf2 at once; the reason
+ * recorded here then decides (permerror for limits, temperror for time).
+ * The lookups behind %{p} and exp= are not terms.  Macros are expanded
+ * when a record is loaded, so a %{p} anywhere in it makes its lookups then.
+ *
+ * The CVE guard, kept as a limit of ours.  libspf2 1.2.10 as Debian ships
+ * it computes the room left for a literal of a domain-spec as
+ * `room - sizeof(SPF_data_t)` in size_t, which underflows once a term's
+ * compiled data nears SPF_MAX_MECH_LEN (511 bytes; easy with a run of
+ * macros), and then copies past a stack buffer (CVE-2023-42118, libspf2 PR
+ * #44).  libspf2 no longer compiles any macro of ours, but we still refuse
+ * (permerror) a term argument over SPF_MAX_TERM_ARG_LEN bytes or with more
+ * than SPF_MAX_TERM_MACROS macros, and ignore explanations over
+ * SPF_MAX_EXP_LEN or with more macros.
  */
 #include "spf_dns.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -59,6 +107,446 @@
 #define SPF_MAX_EXPECT 10
 /* Compiled into libspf2's server as "the domain gave no exp=". */
 #define DEFAULT_EXP "cachet.no.explanation"
+/* RFC 1035 2.3.4, as text without the final dot. */
+#define NAME_MAX_LEN 253
+#define LABEL_MAX_LEN 63
+/* One expanded macro-string (our limit; a DNS name is cut to 253 after). */
+#define SPF_MAX_EXPANDED 4096
+/* Markers of one evaluation: at most 11 records of SPF_MAX_TERMS terms. */
+#define SPF_MAX_MARKERS 1024
+#define MARKER_SUFFIX ".m.cachet.invalid"
+/* A target that is no usable name, in a ptr term (RFC 6761: never exists). */
+#define UNUSABLE_PTR "unusable.cachet.invalid"
+
+/* ---- records (RFC 7208 section 12) ---- */
+
+enum term_kind { M_ALL, M_INCLUDE, M_A, M_MX, M_PTR, M_IP4, M_IP6, M_EXISTS };
+
+struct term {
+	enum term_kind kind;
+	char qual;		/* '+', '-', '~' or '?' */
+	struct slice spec;	/* domain-spec; p == NULL when absent */
+	struct slice net;	/* ip4/ip6 network */
+	int cidr4, cidr6;	/* -1 when absent */
+};
+
+struct rec {
+	struct term t[SPF_MAX_TERMS];
+	size_t n;
+	struct slice redirect, exp;	/* p == NULL when absent */
+	bool has_all;
+};
+
+static bool is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_alnum(char c)
+{
+	return is_alpha(c) || is_digit(c);
+}
+
+/* RFC 7208 7.1: macro letters; c, r and t only in explanation text. */
+static bool macro_letter_ok(char c, bool in_exp)
+{
+	if (c >= 'A' && c <= 'Z')
+		c = (char)(c - 'A' + 'a');
+	if (c != '\0' && strchr("slodiphv", c) != NULL)
+		return true;
+	return in_exp && c != '\0' && strchr("crt", c) != NULL;
+}
+
+static bool delimiter(char c)
+{
+	return c != '\0' && strchr(".-+,/_=", c) != NULL;
+}
+
+/*
+ * A macro-expand at s[i] == '%' (RFC 7208 7.1): "%{" letter *DIGIT ["r"]
+ * *delimiter "}", "%%", "%_" or "%-".  Returns its length, 0 if invalid
+ * ("a '%' not followed by a valid macro is a syntax error").
+ */
+static size_t macro_len(const char *s, size_t len, size_t i, bool in_exp)
+{
+	if (i + 1 >= len)
+		return 0;
+	char c = s[i + 1];
+	if (c == '%' || c == '_' || c == '-')
+		return 2;
+	if (c != '{' || i + 2 >= len || !macro_letter_ok(s[i + 2], in_exp))
+		return 0;
+	size_t k = i + 3, digits = 0;
+	unsigned value = 0;
+	while (k < len && is_digit(s[k])) {
+		if (value < 100000)
+			value = value * 10 + (unsigned)(s[k] - '0');
+		digits++;
+		k++;
+	}
+	/* RFC 7208 7.3: a DIGIT transformer's value MUST be nonzero */
+	if (digits > 0 && value == 0)
+		return 0;
+	if (k < len && (s[k] == 'r' || s[k] == 'R'))
+		k++;
+	while (k < len && delimiter(s[k]))
+		k++;
+	return k < len && s[k] == '}' ? k + 1 - i : 0;
+}
+
+/*
+ * A macro-string (or, in_exp, an explain-string, which may hold spaces).
+ * Counts macros into *n; on success *last_macro_r says whether it ends with
+ * a macro-expand and *tail_r is where its last run of literals starts.
+ */
+static const char *macro_string_check(const char *s, size_t len, bool in_exp, size_t *n,
+				      bool *last_macro_r, size_t *tail_r)
+{
+	bool last_macro = false;
+	size_t tail = 0;
+	for (size_t i = 0; i < len;) {
+		if (s[i] == '%') {
+			size_t m = macro_len(s, len, i, in_exp);
+			if (m == 0)
+				return "\"%\" not followed by a valid macro (RFC 7208 7.1)";
+			if (s[i + 1] == '{')
+				(*n)++;
+			i += m;
+			last_macro = true;
+			tail = i;
+			continue;
+		}
+		/* macro-literal = %x21-24 / %x26-7E; SP only in explain-string */
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e) {
+			if (!(in_exp && s[i] == ' '))
+				return "character not allowed in a macro-string (RFC 7208 7.1)";
+		}
+		last_macro = false;
+		i++;
+	}
+	if (last_macro_r != NULL)
+		*last_macro_r = last_macro;
+	if (tail_r != NULL)
+		*tail_r = tail;
+	return NULL;
+}
+
+/* toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum ) */
+static bool toplabel_ok(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	bool alpha = false, dash = false;
+	for (size_t i = 0; i < len; i++) {
+		if (is_alpha(s[i]))
+			alpha = true;
+		else if (s[i] == '-')
+			dash = true;
+		else if (!is_digit(s[i]))
+			return false;
+	}
+	if (!dash)
+		return alpha;
+	return is_alnum(s[0]) && is_alnum(s[len - 1]);
+}
+
+/*
+ * domain-spec = macro-string domain-end
+ * domain-end  = ( "." toplabel [ "." ] ) / macro-expand
+ * Our limits (the CVE guard) apply too.
+ */
+static const char *domain_spec_check(struct slice d)
+{
+	if (d.len == 0)
+		return "empty domain-spec";
+	if (d.len > SPF_MAX_TERM_ARG_LEN)
+		return "term argument too long";
+	size_t n = 0, tail = 0;
+	bool last_macro = false;
+	const char *err = macro_string_check(d.p, d.len, false, &n, &last_macro, &tail);
+	if (err != NULL)
+		return err;
+	if (n > SPF_MAX_TERM_MACROS)
+		return "too many macros in one term";
+	if (last_macro)
+		return NULL;
+	/* the literals after the last macro end in "." toplabel [ "." ] */
+	size_t end = d.len;
+	if (end > tail && d.p[end - 1] == '.')
+		end--;
+	size_t dot = end;
+	while (dot > tail && d.p[dot - 1] != '.')
+		dot--;
+	if (dot == tail)
+		return "domain-spec does not end in a toplabel or a macro (RFC 7208 7.1)";
+	if (!toplabel_ok(d.p + dot, end - dot))
+		return "domain-spec has an invalid toplabel (RFC 7208 7.1)";
+	return NULL;
+}
+
+/* "/" ( "0" / %x31-39 0*N DIGIT ), value at most max. */
+static bool cidr_ok(const char *s, size_t len, int max, int *out)
+{
+	if (len == 0 || len > 3 || (len > 1 && s[0] == '0'))
+		return false;
+	int v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (!is_digit(s[i]))
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* ip4-network = qnum "." qnum "." qnum "." qnum, no leading zeros. */
+static bool ip4_network_ok(struct slice s)
+{
+	size_t i = 0;
+	for (int part = 0; part < 4; part++) {
+		if (part > 0) {
+			if (i >= s.len || s.p[i] != '.')
+				return false;
+			i++;
+		}
+		size_t start = i;
+		int v = 0;
+		while (i < s.len && is_digit(s.p[i]) && i - start < 3)
+			v = v * 10 + (s.p[i++] - '0');
+		if (i == start || v > 255 || (i - start > 1 && s.p[start] == '0'))
+			return false;
+	}
+	return i == s.len;
+}
+
+/* ip6-network = <RFC 4291 section 2.2> */
+static bool ip6_network_ok(struct slice s)
+{
+	char tmp[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a;
+	if (s.len == 0 || s.len >= sizeof(tmp))
+		return false;
+	for (size_t i = 0; i < s.len; i++)
+		if (!(is_digit(s.p[i]) || strchr("abcdefABCDEF:.", s.p[i]) != NULL) || s.p[i] == '\0')
+			return false;
+	memcpy(tmp, s.p, s.len);
+	tmp[s.len] = '\0';
+	return inet_pton(AF_INET6, tmp, &a) == 1;
+}
+
+/* Removes a dual-cidr-length from the end of *rest (a and mx). */
+static const char *dual_cidr(struct slice *rest, struct term *t)
+{
+	const char *p = rest->p;
+	size_t len = rest->len, d = len;
+	while (d > 0 && is_digit(p[d - 1]))
+		d--;
+	if (d < len && d >= 2 && p[d - 1] == '/' && p[d - 2] == '/') {
+		if (!cidr_ok(p + d, len - d, 128, &t->cidr6))
+			return "invalid ip6-cidr-length (RFC 7208 5.3, 5.4)";
+		len = d - 2;
+		d = len;
+		while (d > 0 && is_digit(p[d - 1]))
+			d--;
+	}
+	if (d < len && d >= 1 && p[d - 1] == '/') {
+		if (!cidr_ok(p + d, len - d, 32, &t->cidr4))
+			return "invalid ip4-cidr-length (RFC 7208 5.3, 5.4)";
+		len = d - 1;
+	}
+	rest->len = len;
+	return NULL;
+}
+
+static const struct {
+	const char *name;
+	enum term_kind kind;
+} mechanisms[] = {
+	{ "all", M_ALL }, { "include", M_INCLUDE }, { "a", M_A }, { "mx", M_MX },
+	{ "ptr", M_PTR }, { "ip4", M_IP4 }, { "ip6", M_IP6 }, { "exists", M_EXISTS },
+};
+
+/* directive = [ qualifier ] mechanism */
+static const char *directive_parse(struct slice s, struct term *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->cidr4 = t->cidr6 = -1;
+	t->qual = '+';
+	size_t i = 0;
+	if (strchr("+-?~", s.p[0]) != NULL)
+		t->qual = s.p[i++];
+	size_t name = i;
+	while (i < s.len && is_alnum(s.p[i]))
+		i++;
+	size_t k = 0;
+	while (k < ARRAY_LEN(mechanisms) && !slice_eq_ci(slice_make(s.p + name, i - name),
+							  mechanisms[k].name))
+		k++;
+	if (k == ARRAY_LEN(mechanisms))
+		return "unknown mechanism (RFC 7208 4.6.1)";
+	t->kind = mechanisms[k].kind;
+	struct slice rest = slice_make(s.p + i, s.len - i);
+	switch (t->kind) {
+	case M_ALL:
+		return rest.len == 0 ? NULL : "\"all\" takes no argument (RFC 7208 5.1)";
+	case M_A:
+	case M_MX: {
+		const char *err = dual_cidr(&rest, t);
+		if (err != NULL)
+			return err;
+		if (rest.len == 0)
+			return NULL;
+		break;
+	}
+	case M_PTR:
+		if (rest.len == 0)
+			return NULL;
+		break;
+	case M_IP4:
+	case M_IP6: {
+		if (rest.len < 2 || rest.p[0] != ':')
+			return "ip4/ip6 need an address (RFC 7208 5.6)";
+		struct slice net = slice_make(rest.p + 1, rest.len - 1);
+		const char *slash = memchr(net.p, '/', net.len);
+		if (slash != NULL) {
+			size_t at = (size_t)(slash - net.p);
+			bool six = t->kind == M_IP6;
+			if (!cidr_ok(slash + 1, net.len - at - 1, six ? 128 : 32,
+				     six ? &t->cidr6 : &t->cidr4))
+				return "invalid CIDR length (RFC 7208 5.6)";
+			net.len = at;
+		}
+		t->net = net;
+		bool ok = t->kind == M_IP4 ? ip4_network_ok(net) : ip6_network_ok(net);
+		return ok ? NULL : "invalid ip4/ip6 network (RFC 7208 5.6)";
+	}
+	default:
+		break;
+	}
+	if (rest.len == 0 || rest.p[0] != ':')
+		return "mechanism needs \":\" and a domain-spec (RFC 7208 5)";
+	t->spec = slice_make(rest.p + 1, rest.len - 1);
+	return domain_spec_check(t->spec);
+}
+
+/*
+ * The record after "v=spf1" (RFC 7208 4.5, 4.6, 12): terms separated by
+ * one or more spaces, trailing spaces allowed.
+ */
+static const char *record_parse(const char *txt, size_t len, struct rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (len > SPF_MAX_RECORD_LEN)
+		return "SPF record too long";
+	if (len < 6 || strncasecmp(txt, "v=spf1", 6) != 0 || (len > 6 && txt[6] != ' '))
+		return "not an SPF version 1 record";
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)txt[i] < 0x20 || (unsigned char)txt[i] > 0x7e)
+			return "SPF record has bytes other than printable ASCII (RFC 7208 3, 4.6.1)";
+	size_t terms = 0;
+	for (size_t i = 6; i < len;) {
+		while (i < len && txt[i] == ' ')
+			i++;
+		size_t start = i;
+		while (i < len && txt[i] != ' ')
+			i++;
+		if (i == start)
+			break;
+		if (++terms > SPF_MAX_TERMS)
+			return "too many terms in SPF record";
+		struct slice s = slice_make(txt + start, i - start);
+		/* modifier = name "=" ..., name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) */
+		size_t k = 0;
+		while (k < s.len && (is_alnum(s.p[k]) || s.p[k] == '-' || s.p[k] == '_' ||
+				     s.p[k] == '.'))
+			k++;
+		if (k < s.len && s.p[k] == '=') {
+			if (k == 0 || !is_alpha(s.p[0]))
+				return "invalid modifier name (RFC 7208 12)";
+			struct slice name = slice_make(s.p, k);
+			struct slice value = slice_make(s.p + k + 1, s.len - k - 1);
+			struct slice *known = slice_eq_ci(name, "redirect") ? &r->redirect
+					      : slice_eq_ci(name, "exp")    ? &r->exp : NULL;
+			if (known != NULL) {
+				/* RFC 7208 6: each at most once */
+				if (known->p != NULL)
+					return "redirect= or exp= more than once (RFC 7208 6)";
+				const char *err = domain_spec_check(value);
+				if (err != NULL)
+					return err;
+				*known = value;
+				continue;
+			}
+			/* unknown-modifier = name "=" macro-string: checked, then ignored (6) */
+			if (value.len > SPF_MAX_TERM_ARG_LEN)
+				return "term argument too long";
+			size_t n = 0;
+			const char *err = macro_string_check(value.p, value.len, false, &n, NULL, NULL);
+			if (err != NULL)
+				return err;
+			if (n > SPF_MAX_TERM_MACROS)
+				return "too many macros in one term";
+			continue;
+		}
+		if (r->n == SPF_MAX_TERMS)
+			return "too many terms in SPF record";
+		const char *err = directive_parse(s, &r->t[r->n]);
+		if (err != NULL)
+			return err;
+		if (r->t[r->n].kind == M_ALL)
+			r->has_all = true;
+		r->n++;
+	}
+	return NULL;
+}
+
+const char *spf_dns_record_check(const char *txt, size_t len)
+{
+	struct rec *r = xmalloc(sizeof(*r));
+	const char *err = record_parse(txt, len, r);
+	free(r);
+	return err;
+}
+
+bool spf_dns_local_ok(const char *local)
+{
+	size_t len = strlen(local);
+	if (len == 0 || len > SPF_MAX_LOCAL_LEN || local[0] == '.' || local[len - 1] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = local[i];
+		/* RFC 5322 atext and "." (no "..") */
+		if (is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL))
+			continue;
+		if (c == '.' && local[i + 1] != '.')
+			continue;
+		return false;
+	}
+	return true;
+}
+
+/* ---- one evaluation ---- */
+
+struct marker {
+	char *real;		/* the expanded target name; NULL when unusable */
+	char *dom;		/* <domain> of the record naming it (%{d} of its exp) */
+	bool any_addr;		/* a CIDR length of 0: any address matches */
+	bool exp_done;
+	char *exp_text;		/* the explanation, once fetched (or NULL) */
+};
+
+struct expect {
+	char *name;
+	bool any_addr;		/* from an mx term with a CIDR length of 0 */
+	bool from_ptr;		/* RFC 7208 5.5: an error skips the name */
+};
 
 struct spf_eval {
 	const struct spf_backend *be;
@@ -69,9 +557,22 @@ struct spf_eval {
 	enum spf_res root_res;
 	bool aborted;			/* a limit, the deadline or a cancel stopped it */
 	enum spf_res abort_res;
-	char why[200];			/* the last problem, for the comment */
-	char *expect[SPF_MAX_EXPECT];
+	char why[240];			/* the last problem, for the comment */
+	struct expect expect[SPF_MAX_EXPECT];
 	size_t n_expect;
+	struct marker *markers;
+	size_t n_markers;
+	/* the macro values of RFC 7208 7.3 that do not change */
+	char *sender, *local, *sdom, *domain;
+	const char *helo;
+	char ip_i[80], ip_c[INET6_ADDRSTRLEN];
+	bool v6;
+	struct in_addr a4;
+	struct in6_addr a6;
+	/* %{p}: the validated names of <ip>, looked up once */
+	bool p_done;
+	char *p_names[SPF_MAX_PTR_NAMES];
+	size_t n_p;
 };
 
 const char *spf_res_name(enum spf_res r)
@@ -129,6 +630,10 @@ static void set_why(struct spf_eval *ev, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ev->why, sizeof(ev->why), fmt, ap);
 	va_end(ap);
+	/* names in it may hold anything a record or a sender put there */
+	for (char *p = ev->why; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
 }
 
 static void stop(struct spf_eval *ev, enum spf_res res, const char *why)
@@ -192,11 +697,56 @@ static void fetch_done(struct fetch *f)
 		dns_answer_clear(&f->zans);
 }
 
-static void expect_clear(struct spf_eval *ev)
+/* ---- names ---- */
+
+/* Bytes lib/dns carries in a label (printable ASCII but "." and "\"). */
+static bool label_byte_ok(char c)
 {
-	for (size_t i = 0; i < ev->n_expect; i++)
-		free(ev->expect[i]);
-	ev->n_expect = 0;
+	return (unsigned char)c > 0x20 && (unsigned char)c < 0x7f && c != '.' && c != '\\';
+}
+
+/*
+ * A usable domain name (see the top): 1..253 octets, at least two labels of
+ * 1..63 octets DNS can carry, the last one a toplabel.  No final dot.
+ */
+static bool usable_name(const char *d)
+{
+	size_t len = strlen(d), label = 0, labels = 1, last = 0;
+	if (len == 0 || len > NAME_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (d[i] == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			labels++;
+			last = i + 1;
+		} else if (!label_byte_ok(d[i]) || ++label > LABEL_MAX_LEN) {
+			return false;
+		}
+	}
+	return label > 0 && labels >= 2 && toplabel_ok(d + last, len - last);
+}
+
+/* The identity's domain (RFC 7208 4.3): LDH/underscore labels, at least two. */
+static bool domain_ok(const char *d)
+{
+	size_t len = strlen(d), label = 0, labels = 1;
+	if (len == 0 || len > NAME_MAX_LEN || d[0] == '.' || d[len - 1] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (d[i] == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			labels++;
+		} else if ((is_alnum(d[i]) || d[i] == '-' || d[i] == '_') && ++label <= LABEL_MAX_LEN) {
+			continue;
+		} else {
+			return false;
+		}
+	}
+	return labels >= 2;
 }
 
 static bool same_name(const char *a, const char *b)
@@ -209,18 +759,370 @@ static bool same_name(const char *a, const char *b)
 	return la == lb && strncasecmp(a, b, la) == 0;
 }
 
-/* Is this A/AAAA lookup one an MX or PTR answer asked for?  (Consumes it.) */
-static bool expected(struct spf_eval *ev, const char *name)
+/* Is name a or a subdomain of b? */
+static bool name_within(const char *a, const char *b)
 {
-	for (size_t i = 0; i < ev->n_expect; i++) {
-		if (!same_name(ev->expect[i], name))
-			continue;
-		free(ev->expect[i]);
-		ev->expect[i] = ev->expect[--ev->n_expect];
-		return true;
+	size_t la = strlen(a), lb = strlen(b);
+	if (la < lb)
+		return false;
+	if (la == lb)
+		return strcasecmp(a, b) == 0;
+	return a[la - lb - 1] == '.' && strcasecmp(a + la - lb, b) == 0;
+}
+
+/* ---- %{p} (RFC 7208 7.3, validated as 5.5 says) ---- */
+
+static bool answer_has_ip(const struct spf_eval *ev, const struct dns_answer *a)
+{
+	for (size_t i = 0; a->status == DNS_OK && i < a->count; i++) {
+		if (!ev->v6 && memcmp(&a->rr[i].u.a, &ev->a4, sizeof(ev->a4)) == 0)
+			return true;
+		if (ev->v6 && memcmp(&a->rr[i].u.aaaa, &ev->a6, sizeof(ev->a6)) == 0)
+			return true;
 	}
 	return false;
 }
+
+static void reverse_name(const struct spf_eval *ev, char *out, size_t size)
+{
+	if (!ev->v6) {
+		const uint8_t *b = (const uint8_t *)&ev->a4;
+		snprintf(out, size, "%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]);
+		return;
+	}
+	size_t o = 0;
+	for (int i = 15; i >= 0; i--)
+		o += (size_t)snprintf(out + o, size - o, "%x.%x.", ev->a6.s6_addr[i] & 0xf,
+				      ev->a6.s6_addr[i] >> 4);
+	snprintf(out + o, size - o, "ip6.arpa");
+}
+
+static void p_lookup(struct spf_eval *ev)
+{
+	ev->p_done = true;
+	char rev[100];
+	reverse_name(ev, rev, sizeof(rev));
+	if (out_of_time(ev))
+		return;
+	struct fetch f;
+	fetch(ev, rev, DNS_T_PTR, &f);
+	for (size_t i = 0; f.a->status == DNS_OK && i < f.a->count && i < SPF_MAX_PTR_NAMES; i++) {
+		const char *name = f.a->rr[i].u.ptr;
+		if (!usable_name(name) || out_of_time(ev))
+			continue;
+		struct fetch g;
+		fetch(ev, name, ev->v6 ? DNS_T_AAAA : DNS_T_A, &g);
+		if (answer_has_ip(ev, g.a))
+			ev->p_names[ev->n_p++] = xstrdup(name);
+		fetch_done(&g);
+	}
+	fetch_done(&f);
+}
+
+/* RFC 7208 7.3: <domain> itself, else a subdomain of it, else any, else "unknown". */
+static const char *p_value(struct spf_eval *ev, const char *dom)
+{
+	if (!ev->p_done)
+		p_lookup(ev);
+	for (size_t i = 0; i < ev->n_p; i++)
+		if (same_name(ev->p_names[i], dom))
+			return ev->p_names[i];
+	for (size_t i = 0; i < ev->n_p; i++)
+		if (name_within(ev->p_names[i], dom))
+			return ev->p_names[i];
+	return ev->n_p > 0 ? ev->p_names[0] : "unknown";
+}
+
+/* ---- macro expansion (RFC 7208 7.3) ---- */
+
+/* RFC 3986 2.3 unreserved characters stay, the rest is %XX. */
+static void url_escape(struct buf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (is_alnum((char)c) || c == '-' || c == '.' || c == '_' || c == '~')
+			buf_putc(out, (char)c);
+		else
+			buf_printf(out, "%%%02X", c);
+	}
+}
+
+static const char *macro_value(struct spf_eval *ev, char letter, const char *dom, char *tbuf,
+			       size_t tsize)
+{
+	switch (letter) {
+	case 's':
+		return ev->sender;
+	case 'l':
+		return ev->local;
+	case 'o':
+		return ev->sdom;
+	case 'd':
+		return dom;
+	case 'i':
+		return ev->ip_i;
+	case 'p':
+		return p_value(ev, dom);
+	case 'v':
+		return ev->v6 ? "ip6" : "in-addr";
+	case 'h':
+		return ev->helo;
+	case 'c':
+		return ev->ip_c;
+	case 'r':
+		/* "unknown" when the receiver has no domain name (RFC 7208 7.3) */
+		return ev->q->receiver != NULL && domain_ok(ev->q->receiver) ? ev->q->receiver
+									     : "unknown";
+	case 't':
+		snprintf(tbuf, tsize, "%lld", (long long)time(NULL));
+		return tbuf;
+	}
+	return "";
+}
+
+/* One "%{...}" at s (already checked): its value transformed into out. */
+static void expand_one(struct spf_eval *ev, const char *s, size_t mlen, const char *dom,
+		       struct buf *out)
+{
+	char tbuf[32];
+	char letter = s[2];
+	bool upper = letter >= 'A' && letter <= 'Z';
+	if (upper)
+		letter = (char)(letter - 'A' + 'a');
+	const char *val = macro_value(ev, letter, dom, tbuf, sizeof(tbuf));
+	size_t k = 3;
+	unsigned keep = 0;
+	while (is_digit(s[k])) {
+		if (keep < 100000)
+			keep = keep * 10 + (unsigned)(s[k] - '0');
+		k++;
+	}
+	bool rev = s[k] == 'r' || s[k] == 'R';
+	if (rev)
+		k++;
+	char delims[8] = "";
+	size_t nd = 0;
+	for (; k < mlen - 1; k++)
+		if (nd < sizeof(delims) - 1 && strchr(delims, s[k]) == NULL)
+			delims[nd++] = s[k];
+	if (nd == 0)
+		delims[nd++] = '.';
+	delims[nd] = '\0';
+	/* split on the delimiters, reverse, keep the rightmost parts, join with "." */
+	size_t vlen = strlen(val), nparts = 1;
+	for (size_t i = 0; i < vlen; i++)
+		if (strchr(delims, val[i]) != NULL)
+			nparts++;
+	struct slice *parts = xcalloc(nparts, sizeof(*parts));
+	size_t np = 0, start = 0;
+	for (size_t i = 0; i <= vlen; i++)
+		if (i == vlen || strchr(delims, val[i]) != NULL) {
+			parts[np++] = slice_make(val + start, i - start);
+			start = i + 1;
+		}
+	if (rev)
+		for (size_t i = 0; i < np / 2; i++) {
+			struct slice t = parts[i];
+			parts[i] = parts[np - 1 - i];
+			parts[np - 1 - i] = t;
+		}
+	size_t first = keep > 0 && keep < np ? np - keep : 0;
+	struct buf v;
+	buf_init(&v, SPF_MAX_EXPANDED);
+	for (size_t i = first; i < np; i++) {
+		if (i > first)
+			buf_putc(&v, '.');
+		buf_append(&v, parts[i].p, parts[i].len);
+	}
+	if (upper)
+		url_escape(out, v.p, v.len);
+	else
+		buf_append(out, v.p, v.len);
+	if (v.overflow)
+		out->overflow = true;
+	buf_free(&v);
+	free(parts);
+}
+
+/* A checked macro-string into out; false if it grew past our limit. */
+static bool expand(struct spf_eval *ev, struct slice s, const char *dom, struct buf *out)
+{
+	for (size_t i = 0; i < s.len;) {
+		if (s.p[i] != '%') {
+			buf_putc(out, s.p[i++]);
+			continue;
+		}
+		char c = s.p[i + 1];
+		if (c == '%' || c == '_' || c == '-') {
+			buf_puts(out, c == '%' ? "%" : c == '_' ? " " : "%20");
+			i += 2;
+			continue;
+		}
+		size_t m = macro_len(s.p, s.len, i, true);
+		if (m == 0) {
+			/* not reached: every macro-string was checked first */
+			buf_putc(out, s.p[i++]);
+			continue;
+		}
+		expand_one(ev, s.p + i, m, dom, out);
+		i += m;
+	}
+	return !out->overflow;
+}
+
+/*
+ * The target name of a domain-spec (or dom when there is none): expanded,
+ * one final dot dropped, cut to 253 octets on the left (RFC 7208 7.3).
+ * Returns it (free()), or NULL when it is not a usable name (see the top).
+ */
+static char *target_name(struct spf_eval *ev, struct slice spec, const char *dom)
+{
+	if (spec.p == NULL)
+		return usable_name(dom) ? xstrdup(dom) : NULL;
+	struct buf b;
+	buf_init(&b, SPF_MAX_EXPANDED);
+	char *name = NULL;
+	if (expand(ev, spec, dom, &b)) {
+		if (b.len > 0 && b.p[b.len - 1] == '.')
+			buf_truncate(&b, b.len - 1);
+		const char *p = b.p;
+		while (strlen(p) > NAME_MAX_LEN && strchr(p, '.') != NULL)
+			p = strchr(p, '.') + 1;
+		if (usable_name(p))
+			name = xstrdup(p);
+	}
+	buf_free(&b);
+	return name;
+}
+
+/* ---- markers ---- */
+
+static void markers_free(struct spf_eval *ev)
+{
+	for (size_t i = 0; i < ev->n_markers; i++) {
+		free(ev->markers[i].real);
+		free(ev->markers[i].dom);
+		free(ev->markers[i].exp_text);
+	}
+	free(ev->markers);
+	ev->markers = NULL;
+	ev->n_markers = 0;
+}
+
+/* A new marker for real (owned, or NULL); writes its name into b. */
+static bool marker_add(struct spf_eval *ev, char *real, const char *dom, bool any_addr,
+		       struct buf *b)
+{
+	if (ev->n_markers == SPF_MAX_MARKERS) {
+		free(real);
+		return false;
+	}
+	if (ev->n_markers % 64 == 0)
+		ev->markers = xrealloc(ev->markers, (ev->n_markers + 64) * sizeof(*ev->markers));
+	struct marker *m = &ev->markers[ev->n_markers];
+	memset(m, 0, sizeof(*m));
+	m->real = real;
+	m->dom = xstrdup(dom);
+	m->any_addr = any_addr;
+	buf_printf(b, "%zu" MARKER_SUFFIX, ev->n_markers++);
+	return true;
+}
+
+/* The marker a name stands for, or NULL. */
+static struct marker *marker_of(struct spf_eval *ev, const char *name)
+{
+	size_t len = strlen(name), sl = strlen(MARKER_SUFFIX);
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len <= sl || strncasecmp(name + len - sl, MARKER_SUFFIX, sl) != 0)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < len - sl; i++) {
+		if (!is_digit(name[i]) || k > SPF_MAX_MARKERS)
+			return NULL;
+		k = k * 10 + (size_t)(name[i] - '0');
+	}
+	return k < ev->n_markers ? &ev->markers[k] : NULL;
+}
+
+/*
+ * The record libspf2 evaluates (see the top): the same mechanisms in the
+ * same order, targets behind markers, redirect= last and only without
+ * "all" (RFC 7208 6.1), unknown modifiers dropped (6).  False when the
+ * marker table is full (permerror).
+ */
+static bool canonical_record(struct spf_eval *ev, const struct rec *r, const char *dom,
+			     struct buf *b)
+{
+	buf_puts(b, "v=spf1");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct term *t = &r->t[i];
+		buf_putc(b, ' ');
+		buf_putc(b, t->qual);
+		switch (t->kind) {
+		case M_ALL:
+			buf_puts(b, "all");
+			break;
+		case M_IP4:
+		case M_IP6: {
+			bool six = t->kind == M_IP6;
+			int cidr = six ? t->cidr6 : t->cidr4;
+			if (cidr == 0) {
+				/* libspf2 refuses /0: the two halves match the same */
+				buf_puts(b, six ? "ip6:::/1 " : "ip4:0.0.0.0/1 ");
+				buf_putc(b, t->qual);
+				buf_puts(b, six ? "ip6:8000::/1" : "ip4:128.0.0.0/1");
+				break;
+			}
+			buf_puts(b, six ? "ip6:" : "ip4:");
+			buf_append(b, t->net.p, t->net.len);
+			if (cidr > 0)
+				buf_printf(b, "/%d", cidr);
+			break;
+		}
+		case M_PTR: {
+			char *name = target_name(ev, t->spec, dom);
+			buf_puts(b, "ptr:");
+			for (const char *p = name != NULL ? name : UNUSABLE_PTR; *p != '\0'; p++)
+				buf_puts(b, *p == '%' ? "%%" : (char[]){ *p, '\0' });
+			free(name);
+			break;
+		}
+		case M_A:
+		case M_MX: {
+			int c4 = t->cidr4, c6 = t->cidr6;
+			bool any = ev->v6 ? c6 == 0 : c4 == 0;
+			buf_puts(b, t->kind == M_A ? "a:" : "mx:");
+			if (!marker_add(ev, target_name(ev, t->spec, dom), dom, any, b))
+				return false;
+			if (c4 > 0)
+				buf_printf(b, "/%d", c4);
+			if (c6 > 0)
+				buf_printf(b, "//%d", c6);
+			break;
+		}
+		case M_INCLUDE:
+		case M_EXISTS:
+			buf_puts(b, t->kind == M_INCLUDE ? "include:" : "exists:");
+			if (!marker_add(ev, target_name(ev, t->spec, dom), dom, false, b))
+				return false;
+			break;
+		}
+	}
+	if (r->redirect.p != NULL && !r->has_all) {
+		buf_puts(b, " redirect=");
+		if (!marker_add(ev, target_name(ev, r->redirect, dom), dom, false, b))
+			return false;
+	}
+	if (r->exp.p != NULL) {
+		buf_puts(b, " exp=");
+		if (!marker_add(ev, target_name(ev, r->exp, dom), dom, false, b))
+			return false;
+	}
+	return !b->overflow;
+}
+
+/* ---- libspf2's DNS hooks ---- */
 
 static SPF_dns_rr_t *rr_status(SPF_dns_server_t *s, const char *name, ns_type t, int herrno)
 {
@@ -253,184 +1155,54 @@ static void rr_put(SPF_dns_rr_t *rr, int i, const void *p, size_t len, bool text
 		((char *)rr->rr[i])[len] = '\0';
 }
 
-/* Macro letters (RFC 7208 7.2); c, r, t only in explanations. */
-static bool macro_letter_ok(char c, bool in_exp)
+static void expect_clear(struct spf_eval *ev)
 {
-	c = (char)tolower((unsigned char)c);
-	if (strchr("slodiphv", c) != NULL)
+	for (size_t i = 0; i < ev->n_expect; i++)
+		free(ev->expect[i].name);
+	ev->n_expect = 0;
+}
+
+/* Is this A/AAAA lookup one an MX or PTR answer asked for?  (Takes it.) */
+static bool expected(struct spf_eval *ev, const char *name, struct expect *e_r)
+{
+	for (size_t i = 0; i < ev->n_expect; i++) {
+		if (!same_name(ev->expect[i].name, name))
+			continue;
+		*e_r = ev->expect[i];
+		ev->expect[i] = ev->expect[--ev->n_expect];
 		return true;
-	return in_exp && strchr("crt", c) != NULL;
-}
-
-/*
- * One macro-string (RFC 7208 7.1): "%%", "%_", "%-", or
- * "%{" letter [digits] ["r"] *delimiter "}".  Counts macros into *n.
- */
-static const char *macro_string_check(const char *s, size_t len, bool in_exp, size_t *n)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] != '%')
-			continue;
-		if (++i == len)
-			return "\"%\" at the end of a macro string";
-		if (s[i] == '%' || s[i] == '_' || s[i] == '-')
-			continue;
-		if (s[i] != '{')
-			return "\"%\" not followed by {, %, _ or -";
-		if (++i == len || !macro_letter_ok(s[i], in_exp))
-			return "unknown macro letter";
-		i++;
-		size_t digits = 0;
-		unsigned value = 0;
-		while (i < len && isdigit((unsigned char)s[i]) && digits <= 3) {
-			value = value * 10 + (unsigned)(s[i++] - '0');
-			digits++;
-		}
-		if (digits > 3 || (digits > 0 && (value == 0 || value > 128)))
-			return "macro label count out of range";
-		if (i < len && (s[i] == 'r' || s[i] == 'R'))
-			i++;
-		while (i < len && strchr(".-+,/_=", s[i]) != NULL)
-			i++;
-		if (i == len || s[i] != '}')
-			return "unterminated macro";
-		(*n)++;
 	}
-	return NULL;
+	return false;
 }
 
-static bool printable(const char *s, size_t len)
+static void expect_add(struct spf_eval *ev, const char *name, bool any_addr, bool from_ptr)
 {
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return true;
+	if (ev->n_expect < SPF_MAX_EXPECT)
+		ev->expect[ev->n_expect++] =
+			(struct expect){ xstrdup(name), any_addr, from_ptr };
 }
 
-/* One term of a record (not the version). */
-static const char *term_check(const char *t, size_t len)
+/* The client's own address: what an address lookup with CIDR 0 answers. */
+static SPF_dns_rr_t *answer_client(struct spf_eval *ev, SPF_dns_server_t *s, const char *name,
+				   ns_type t)
 {
-	size_t i = 0;
-	if (strchr("+-?~", t[0]) != NULL)
-		i++;
-	size_t name = i;
-	while (i < len && t[i] != ':' && t[i] != '=' && t[i] != '/')
-		i++;
-	size_t name_len = i - name;
-	if (i == len)
-		return NULL;
-	/* ip4:/ip6: carry no macros; libspf2 parses them on their own */
-	if (t[i] == ':' && name_len == 3 && (strncasecmp(t + name, "ip4", 3) == 0 ||
-					     strncasecmp(t + name, "ip6", 3) == 0))
-		return len - i > 64 ? "ip4/ip6 argument too long" : NULL;
-	const char *arg = t + i + 1;
-	size_t arg_len = len - i - 1;
-	if (arg_len > SPF_MAX_TERM_ARG_LEN)
-		return "term argument too long";
-	size_t n = 0;
-	const char *err = macro_string_check(arg, arg_len, false, &n);
-	if (err != NULL)
-		return err;
-	return n > SPF_MAX_TERM_MACROS ? "too many macros in one term" : NULL;
-}
-
-const char *spf_dns_record_check(const char *txt, size_t len)
-{
-	if (len > SPF_MAX_RECORD_LEN)
-		return "SPF record too long";
-	if (!printable(txt, len))
-		return "SPF record has non-printable or non-ASCII bytes";
-	size_t terms = 0;
-	size_t i = 0;
-	while (i < len) {
-		while (i < len && txt[i] == ' ')
-			i++;
-		size_t start = i;
-		while (i < len && txt[i] != ' ')
-			i++;
-		if (i == start)
-			break;
-		if (terms++ == 0)
-			continue; /* the version */
-		if (terms > SPF_MAX_TERMS + 1)
-			return "too many terms in SPF record";
-		const char *err = term_check(txt + start, i - start);
-		if (err != NULL)
-			return err;
-	}
-	return NULL;
-}
-
-bool spf_dns_local_ok(const char *local)
-{
-	size_t len = strlen(local);
-	if (len == 0 || len > SPF_MAX_LOCAL_LEN || local[0] == '.' || local[len - 1] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)local[i];
-		/* RFC 5322 atext and "." (no "..") */
-		if (isalnum(c) || strchr("!#$&'*+-/=?^_`{|}~", c) != NULL)
-			continue;
-		if (c == '.' && local[i + 1] != '.')
-			continue;
-		return false;
-	}
-	return true;
-}
-
-/* Does the TXT record start with "v=spf1" and then a space or its end? */
-static bool is_spf_record(const char *txt, size_t len)
-{
-	return len >= 6 && strncasecmp(txt, "v=spf1", 6) == 0 && (len == 6 || txt[6] == ' ');
-}
-
-/* Explanation text: checked, spaces turned into "%_" (libspf2 mangles them). */
-static char *exp_text(const char *txt, size_t len)
-{
-	size_t n = 0;
-	if (len > SPF_MAX_EXP_LEN || strlen(txt) != len || !printable(txt, len) ||
-	    macro_string_check(txt, len, true, &n) != NULL || n > SPF_MAX_TERM_MACROS)
-		return NULL;
-	struct buf b;
-	buf_init(&b, 3 * SPF_MAX_EXP_LEN);
-	for (size_t i = 0; i < len; i++)
-		if (txt[i] == ' ')
-			buf_puts(&b, "%_");
-		else
-			buf_putc(&b, txt[i]);
-	return buf_steal(&b);
-}
-
-static SPF_dns_rr_t *answer_exp(SPF_dns_server_t *s, const char *name, const struct dns_answer *a)
-{
-	/* RFC 7208 6.2: anything but exactly one TXT record: no explanation */
-	char *text = a->status == DNS_OK && a->count == 1
-			     ? exp_text(a->rr[0].u.txt.data, a->rr[0].u.txt.len) : NULL;
-	if (text == NULL)
-		return rr_status(s, name, ns_t_txt, NO_DATA);
-	SPF_dns_rr_t *rr = rr_status(s, name, ns_t_txt, NETDB_SUCCESS);
-	rr_put(rr, 0, text, strlen(text), true);
+	SPF_dns_rr_t *rr = rr_status(s, name, t, NETDB_SUCCESS);
+	if (ev->v6)
+		rr_put(rr, 0, &ev->a6, sizeof(ev->a6), false);
+	else
+		rr_put(rr, 0, &ev->a4, sizeof(ev->a4), false);
 	rr->num_rr = 1;
-	free(text);
 	return rr;
 }
 
-/* Remembers the names an MX or PTR answer gave (see the top). */
-static void expect_names(struct spf_eval *ev, const struct dns_answer *a, ns_type t)
-{
-	for (size_t i = 0; i < a->count && ev->n_expect < SPF_MAX_EXPECT; i++)
-		ev->expect[ev->n_expect++] =
-			xstrdup(t == ns_t_mx ? a->rr[i].u.mx.exchange : a->rr[i].u.ptr);
-}
-
 static SPF_dns_rr_t *answer_rr(SPF_dns_server_t *s, const char *name, ns_type t,
-			       const struct dns_answer *a)
+			       const struct dns_answer *a, size_t max)
 {
 	SPF_dns_rr_t *rr = rr_status(s, name, t, herrno_of(a->status));
 	if (a->status != DNS_OK)
 		return rr;
 	int n = 0;
-	for (size_t i = 0; i < a->count && n < 64; i++, n++) {
+	for (size_t i = 0; i < a->count && (size_t)n < max; i++, n++) {
 		const struct dns_rr *r = &a->rr[i];
 		if (t == ns_t_a)
 			rr_put(rr, n, &r->u.a, sizeof(r->u.a), false);
@@ -454,48 +1226,94 @@ static enum dns_type dns_type_of(ns_type t)
 		return DNS_T_AAAA;
 	case ns_t_mx:
 		return DNS_T_MX;
-	case ns_t_ptr:
-		return DNS_T_PTR;
 	default:
-		return DNS_T_TXT;
+		return DNS_T_PTR;
 	}
 }
 
-/* libspf2's `lookup`: every query but the SPF records themselves. */
-static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *s, const char *name, ns_type t, int cache)
+/* An address lookup of a name an MX or PTR answer gave (not a term). */
+static SPF_dns_rr_t *lookup_expected(struct spf_eval *ev, SPF_dns_server_t *s, const char *name,
+				     ns_type t, const struct expect *e)
 {
-	(void)cache;
-	struct spf_eval *ev = s->hook;
-	if (t != ns_t_a && t != ns_t_aaaa && t != ns_t_mx && t != ns_t_ptr && t != ns_t_txt)
-		return rr_status(s, name, t, NO_DATA);	/* type 99 and the like: never asked */
-	bool counted = false;
-	if (t == ns_t_txt) {
-		expect_clear(ev);	/* exp= lookups are not terms (RFC 7208 4.6.4) */
-	} else if ((t == ns_t_a || t == ns_t_aaaa) && expected(ev, name)) {
-		/* an address of an MX/PTR answer: bounded by libspf2 at 10 */
-	} else {
-		expect_clear(ev);
-		counted = true;
-		if (!count_term(ev))
-			return rr_status(s, name, t, TRY_AGAIN);
-	}
+	/* a null MX (RFC 7505) or a name DNS cannot carry: no address */
+	if (!usable_name(name))
+		return rr_status(s, name, t, NO_DATA);
 	if (out_of_time(ev))
 		return rr_status(s, name, t, TRY_AGAIN);
 	struct fetch f;
 	fetch(ev, name, dns_type_of(t), &f);
 	SPF_dns_rr_t *rr;
-	if (t == ns_t_txt) {
-		rr = answer_exp(s, name, f.a);
+	if (dns_status_temporary(f.a->status) && e->from_ptr) {
+		/* RFC 7208 5.5: a DNS error skips that name */
+		rr = rr_status(s, name, t, NO_DATA);
+	} else if (dns_status_temporary(f.a->status)) {
+		set_why(ev, "DNS %s lookup of %s: %s", dns_type_name(dns_type_of(t)), name,
+			dns_status_name(f.a->status));
+		rr = rr_status(s, name, t, TRY_AGAIN);
+	} else if (e->any_addr && f.a->status == DNS_OK) {
+		rr = answer_client(ev, s, name, t);
 	} else {
-		if (dns_status_temporary(f.a->status))
-			set_why(ev, "DNS %s lookup of %s: %s", dns_type_name(dns_type_of(t)), name,
-				dns_status_name(f.a->status));
-		if (counted && (f.a->status == DNS_NXDOMAIN || f.a->status == DNS_NODATA))
-			count_void(ev);
-		if ((t == ns_t_mx || t == ns_t_ptr) && f.a->status == DNS_OK)
-			expect_names(ev, f.a, t);
-		rr = ev->aborted ? rr_status(s, name, t, TRY_AGAIN) : answer_rr(s, name, t, f.a);
+		rr = answer_rr(s, name, t, f.a, 64);
 	}
+	fetch_done(&f);
+	return rr;
+}
+
+/* libspf2's `lookup`: the A/AAAA/MX/PTR queries of its mechanisms. */
+static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *s, const char *name, ns_type t, int cache)
+{
+	(void)cache;
+	struct spf_eval *ev = s->hook;
+	if (t != ns_t_a && t != ns_t_aaaa && t != ns_t_mx && t != ns_t_ptr)
+		return rr_status(s, name, t, NO_DATA);	/* TXT and the like: never asked */
+	struct expect e;
+	if ((t == ns_t_a || t == ns_t_aaaa) && expected(ev, name, &e)) {
+		SPF_dns_rr_t *rr = lookup_expected(ev, s, name, t, &e);
+		free(e.name);
+		return rr;
+	}
+	expect_clear(ev);
+	if (!count_term(ev))
+		return rr_status(s, name, t, TRY_AGAIN);
+	const char *real = name;
+	bool any_addr = false;
+	if (t != ns_t_ptr) {
+		struct marker *m = marker_of(ev, name);
+		if (m == NULL || m->real == NULL) {
+			/* not a usable name: as if it did not exist (see the top) */
+			set_why(ev, "a target name is not a valid domain name");
+			count_void(ev);
+			return rr_status(s, name, t, ev->aborted ? TRY_AGAIN : HOST_NOT_FOUND);
+		}
+		real = m->real;
+		any_addr = m->any_addr;
+	}
+	if (out_of_time(ev))
+		return rr_status(s, name, t, TRY_AGAIN);
+	struct fetch f;
+	fetch(ev, real, dns_type_of(t), &f);
+	enum dns_status st = f.a->status;
+	SPF_dns_rr_t *rr = NULL;
+	if (dns_status_temporary(st)) {
+		set_why(ev, "DNS %s lookup of %s: %s", dns_type_name(dns_type_of(t)), real,
+			dns_status_name(st));
+		/* RFC 7208 5.5: a DNS error on the PTR lookup is no match */
+		rr = rr_status(s, name, t, t == ns_t_ptr ? NO_DATA : TRY_AGAIN);
+	} else if (st == DNS_NXDOMAIN || st == DNS_NODATA) {
+		count_void(ev);
+	} else if (t == ns_t_mx && f.a->count > SPF_MAX_MX_NAMES) {
+		stop(ev, SPF_RES_PERMERROR, "more than 10 MX names (RFC 7208 4.6.4)");
+	} else if (t == ns_t_mx || t == ns_t_ptr) {
+		/* RFC 7208 4.6.4: PTR names past the tenth are ignored */
+		for (size_t i = 0; i < f.a->count && i < SPF_MAX_EXPECT; i++)
+			expect_add(ev, t == ns_t_mx ? f.a->rr[i].u.mx.exchange : f.a->rr[i].u.ptr,
+				   any_addr, t == ns_t_ptr);
+	} else if (any_addr) {
+		rr = answer_client(ev, s, name, t);
+	}
+	if (rr == NULL)
+		rr = ev->aborted ? rr_status(s, name, t, TRY_AGAIN)
+				 : answer_rr(s, name, t, f.a, t == ns_t_ptr ? SPF_MAX_PTR_NAMES : 64);
 	fetch_done(&f);
 	return rr;
 }
@@ -514,36 +1332,43 @@ static SPF_errcode_t record_fail(struct spf_eval *ev, bool root, SPF_response_t 
 	return SPF_response_add_error(resp, code, "%s", ev->why);
 }
 
-/* Picks the one SPF record of an answer (RFC 7208 4.5), or fails. */
+/* Does the TXT record start with "v=spf1" and then a space or its end? */
+static bool is_spf_record(const char *txt, size_t len)
+{
+	return len >= 6 && strncasecmp(txt, "v=spf1", 6) == 0 && (len == 6 || txt[6] == ' ');
+}
+
+/* Picks the one SPF record of an answer (RFC 7208 4.5) and parses it, or fails. */
 static SPF_errcode_t pick_record(struct spf_eval *ev, bool root, SPF_response_t *resp,
-				 const char *dom, const struct dns_answer *a, const char **txt_r)
+				 const char *dom, const struct dns_answer *a, struct rec *r)
 {
 	if (dns_status_temporary(a->status)) {
+		/* RFC 7208 4.4: a timeout or server failure is temperror */
 		set_why(ev, "DNS TXT lookup of %s: %s", dom, dns_status_name(a->status));
 		return record_fail(ev, root, resp, SPF_RES_TEMPERROR, SPF_E_DNS_ERROR);
 	}
-	size_t found = 0;
+	const struct dns_rr *found = NULL;
+	size_t n = 0;
 	for (size_t i = 0; a->status == DNS_OK && i < a->count; i++)
 		if (is_spf_record(a->rr[i].u.txt.data, a->rr[i].u.txt.len)) {
-			found++;
-			*txt_r = a->rr[i].u.txt.data;
-			if (strlen(*txt_r) != a->rr[i].u.txt.len) {
-				set_why(ev, "SPF record of %s contains a NUL byte", dom);
-				return record_fail(ev, root, resp, SPF_RES_PERMERROR, SPF_E_SYNTAX);
-			}
+			found = &a->rr[i];
+			n++;
 		}
-	if (found == 0) {
+	if (n == 0) {
 		set_why(ev, "no SPF record at %s", dom);
-		/* RFC 7208 5.2: an include of a domain without one is permerror */
+		/* RFC 7208 5.2, 6.1: an include or redirect without one is permerror */
 		return record_fail(ev, root, resp, root ? SPF_RES_NONE : SPF_RES_PERMERROR,
 				   SPF_E_NOT_SPF);
 	}
-	if (found > 1) {
+	if (n > 1) {
 		set_why(ev, "more than one SPF record at %s (RFC 7208 4.5)", dom);
 		return record_fail(ev, root, resp, SPF_RES_PERMERROR, SPF_E_MULTIPLE_RECORDS);
 	}
-	const char *bad = spf_dns_record_check(*txt_r, strlen(*txt_r));
+	const char *bad = strlen(found->u.txt.data) != found->u.txt.len
+				  ? "SPF record has a NUL byte"
+				  : record_parse(found->u.txt.data, found->u.txt.len, r);
 	if (bad != NULL) {
+		/* RFC 7208 4.6: a syntax error anywhere is permerror */
 		set_why(ev, "SPF record of %s refused: %s", dom, bad);
 		return record_fail(ev, root, resp, SPF_RES_PERMERROR, SPF_E_SYNTAX);
 	}
@@ -555,26 +1380,105 @@ static SPF_errcode_t layer_get_spf(SPF_server_t *server, SPF_request_t *req,
 				  SPF_response_t *resp, SPF_record_t **rec_r)
 {
 	struct spf_eval *ev = server->resolver->hook;
-	const char *dom = req->cur_dom;
 	bool root = !ev->record_seen;
 	ev->record_seen = true;
 	*rec_r = NULL;
 	expect_clear(ev);
-	if ((!root && !count_term(ev)) || out_of_time(ev))
+	const char *dom = ev->domain;
+	if (!root) {
+		struct marker *m = marker_of(ev, req->cur_dom);
+		dom = m != NULL ? m->real : NULL;
+		if (!count_term(ev))
+			return record_fail(ev, root, resp, ev->abort_res, SPF_E_DNS_ERROR);
+		if (dom == NULL) {
+			/* RFC 7208 4.3: check_host() of it is none; 5.2, 6.1: permerror */
+			set_why(ev, "include/redirect target is not a valid domain name");
+			return record_fail(ev, root, resp, SPF_RES_PERMERROR, SPF_E_INVALID_CHAR);
+		}
+	}
+	if (out_of_time(ev))
 		return record_fail(ev, root, resp, ev->abort_res, SPF_E_DNS_ERROR);
 	struct fetch f;
 	fetch(ev, dom, DNS_T_TXT, &f);
-	const char *txt = NULL;
-	SPF_errcode_t err = pick_record(ev, root, resp, dom, f.a, &txt);
+	struct rec *r = xmalloc(sizeof(*r));
+	SPF_errcode_t err = pick_record(ev, root, resp, dom, f.a, r);
 	if (err == SPF_E_SUCCESS) {
-		err = SPF_record_compile(server, resp, rec_r, txt);
-		if (err != SPF_E_SUCCESS) {
-			set_why(ev, "syntax error in SPF record of %s", dom);
+		struct buf b;
+		buf_init(&b, 64 * 1024);
+		if (!canonical_record(ev, r, dom, &b)) {
+			set_why(ev, "SPF records too large to evaluate");
+			err = record_fail(ev, root, resp, SPF_RES_PERMERROR, SPF_E_BIG_MECH);
+		} else if ((err = SPF_record_compile(server, resp, rec_r, b.p)) != SPF_E_SUCCESS) {
+			log_msg(LOG_ERR, NULL, "spf: libspf2 refused our rewrite of a record: %s",
+				b.p);
+			set_why(ev, "SPF record of %s could not be compiled", dom);
 			err = record_fail(ev, root, resp, SPF_RES_PERMERROR, err);
 		}
+		buf_free(&b);
 	}
+	free(r);
 	fetch_done(&f);
 	return err;
+}
+
+/* The explanation behind an exp= marker (RFC 7208 6.2), expanded and cleaned. */
+static char *exp_fetch(struct spf_eval *ev, struct marker *m)
+{
+	if (m->real == NULL || out_of_time(ev))
+		return NULL;
+	struct fetch f;
+	fetch(ev, m->real, DNS_T_TXT, &f);
+	char *text = NULL;
+	/* RFC 7208 6.2: exactly one TXT record, else no explanation */
+	const struct dns_answer *a = f.a;
+	if (a->status == DNS_OK && a->count == 1) {
+		struct slice s = slice_make(a->rr[0].u.txt.data, a->rr[0].u.txt.len);
+		size_t n = 0;
+		bool ok = s.len <= SPF_MAX_EXP_LEN && strlen(s.p) == s.len &&
+			  macro_string_check(s.p, s.len, true, &n, NULL, NULL) == NULL &&
+			  n <= SPF_MAX_TERM_MACROS;
+		struct buf b;
+		buf_init(&b, SPF_MAX_EXPANDED);
+		if (ok && expand(ev, s, m->dom, &b)) {
+			/* printable ASCII only, at most SPF_MAX_EXP_LEN bytes */
+			buf_truncate(&b, b.len < SPF_MAX_EXP_LEN ? b.len : SPF_MAX_EXP_LEN);
+			for (size_t i = 0; i < b.len; i++)
+				if ((unsigned char)b.p[i] < 0x20 || (unsigned char)b.p[i] > 0x7e)
+					b.p[i] = '?';
+			text = buf_steal(&b);
+		}
+		buf_free(&b);
+	}
+	fetch_done(&f);
+	return text;
+}
+
+/* libspf2's `get_exp`: the text for the exp= marker `domain`. */
+static SPF_errcode_t layer_get_exp(SPF_server_t *server, const char *domain, char **buf,
+				   size_t *buf_len)
+{
+	struct spf_eval *ev = server->resolver->hook;
+	struct marker *m = marker_of(ev, domain);
+	const char *text = DEFAULT_EXP;
+	if (m != NULL) {
+		if (!m->exp_done) {
+			m->exp_done = true;
+			m->exp_text = exp_fetch(ev, m);
+		}
+		if (m->exp_text != NULL)
+			text = m->exp_text;
+	}
+	size_t need = strlen(text) + 1;
+	if (*buf == NULL || *buf_len < need) {
+		/* libspf2 owns the buffer and frees it with free() */
+		free(*buf);
+		*buf = malloc(need);
+		if (*buf == NULL)
+			abort();
+		*buf_len = need;
+	}
+	memcpy(*buf, text, need);
+	return SPF_E_SUCCESS;
 }
 
 static void layer_destroy(SPF_dns_server_t *s)
@@ -582,41 +1486,30 @@ static void layer_destroy(SPF_dns_server_t *s)
 	free(s);
 }
 
-/* Our name rules for identities: LDH/underscore labels, at least two. */
-static bool domain_ok(const char *d)
+static bool set_ip(struct spf_eval *ev, SPF_request_t *req, const char *ip)
 {
-	size_t len = strlen(d), label = 0, labels = 1;
-	if (len == 0 || len > 253 || d[0] == '.' || d[len - 1] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)d[i];
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			labels++;
-		} else if ((isalnum(c) || c == '-' || c == '_') && ++label <= 63) {
-			continue;
-		} else {
+	if (inet_pton(AF_INET, ip, &ev->a4) != 1) {
+		if (inet_pton(AF_INET6, ip, &ev->a6) != 1)
 			return false;
+		ev->v6 = true;
+		if (IN6_IS_ADDR_V4MAPPED(&ev->a6)) {
+			/* RFC 7208 5: an IPv4-mapped address is an IPv4 address */
+			memcpy(&ev->a4, &ev->a6.s6_addr[12], 4);
+			ev->v6 = false;
 		}
 	}
-	return labels >= 2;
-}
-
-static bool set_ip(SPF_request_t *req, const char *ip)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-	if (inet_pton(AF_INET, ip, &a4) == 1)
-		return SPF_request_set_ipv4(req, a4) == SPF_E_SUCCESS;
-	if (inet_pton(AF_INET6, ip, &a6) != 1)
-		return false;
-	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-		memcpy(&a4, &a6.s6_addr[12], 4);
-		return SPF_request_set_ipv4(req, a4) == SPF_E_SUCCESS;
+	if (!ev->v6) {
+		inet_ntop(AF_INET, &ev->a4, ev->ip_i, sizeof(ev->ip_i));
+		inet_ntop(AF_INET, &ev->a4, ev->ip_c, sizeof(ev->ip_c));
+		return SPF_request_set_ipv4(req, ev->a4) == SPF_E_SUCCESS;
 	}
-	return SPF_request_set_ipv6(req, a6) == SPF_E_SUCCESS;
+	/* RFC 7208 7.3: %{i} of IPv6 is dot-format: 32 nibbles */
+	size_t o = 0;
+	for (int i = 0; i < 16; i++)
+		o += (size_t)snprintf(ev->ip_i + o, sizeof(ev->ip_i) - o, i ? ".%x.%x" : "%x.%x",
+				      ev->a6.s6_addr[i] >> 4, ev->a6.s6_addr[i] & 0xf);
+	inet_ntop(AF_INET6, &ev->a6, ev->ip_c, sizeof(ev->ip_c));
+	return SPF_request_set_ipv6(req, ev->a6) == SPF_E_SUCCESS;
 }
 
 static void outcome(struct spf_outcome *out, enum spf_res r, const char *fmt, ...) PRINTF(3, 4);
@@ -633,29 +1526,43 @@ static void outcome(struct spf_outcome *out, enum spf_res r, const char *fmt, ..
 	out->comment = buf_steal(&b);
 }
 
-/* The identity's checks before libspf2 sees it; NULL if it may go on. */
-static const char *identity_problem(const struct spf_query *q, const char **dom_r)
+/*
+ * The identity (RFC 7208 2.3, 2.4, 4.1, 4.3): fills the sender's macro
+ * values; NULL if it may be evaluated, else why it is none.
+ */
+static const char *identity(struct spf_eval *ev, const struct spf_query *q)
 {
+	const char *local, *dom;
+	size_t ll;
 	if (q->sender == NULL) {
-		*dom_r = q->helo;
 		/* RFC 7208 2.3: a HELO that is not a domain name gives none */
-		return q->helo != NULL && domain_ok(q->helo) ? NULL
-			: "HELO name is not a domain name";
+		if (q->helo == NULL || !domain_ok(q->helo))
+			return "HELO name is not a domain name";
+		local = "postmaster";
+		ll = strlen(local);
+		dom = q->helo;
+	} else {
+		const char *at = strrchr(q->sender, '@');
+		if (at == NULL)
+			return "sender has no domain";
+		dom = at + 1;
+		local = q->sender;
+		ll = (size_t)(at - q->sender);
+		/* RFC 7208 4.3: a malformed domain gives none */
+		if (!domain_ok(dom))
+			return "sender domain is not a usable domain name";
+		if (ll == 0) {
+			/* RFC 7208 4.3: no local-part is "postmaster" */
+			local = "postmaster";
+			ll = strlen(local);
+		}
 	}
-	const char *at = strrchr(q->sender, '@');
-	if (at == NULL)
-		return "sender has no domain";
-	*dom_r = at + 1;
-	/* RFC 7208 4.3: a malformed domain gives none */
-	if (!domain_ok(at + 1))
-		return "sender domain is not a usable domain name";
-	char local[SPF_MAX_LOCAL_LEN + 1];
-	size_t ll = (size_t)(at - q->sender);
-	if (ll > SPF_MAX_LOCAL_LEN)
-		return "sender local-part longer than 64 bytes";
-	memcpy(local, q->sender, ll);
-	local[ll] = '\0';
-	return spf_dns_local_ok(local) ? NULL : "sender local-part not a plain dot-atom";
+	ev->local = xstrndup(local, ll);
+	ev->sdom = xstrdup(dom);
+	ev->domain = xstrdup(dom);
+	ev->sender = xasprintf("%s@%s", ev->local, dom);
+	ev->helo = q->helo_text != NULL ? q->helo_text : q->helo != NULL ? q->helo : "unknown";
+	return NULL;
 }
 
 static enum spf_res map_result(SPF_result_t r)
@@ -676,16 +1583,6 @@ static enum spf_res map_result(SPF_result_t r)
 	default:
 		return SPF_RES_TEMPERROR;
 	}
-}
-
-/* Printable ASCII only, at most SPF_MAX_EXP_LEN bytes. */
-static char *clean_text(const char *s)
-{
-	struct buf b;
-	buf_init(&b, SPF_MAX_EXP_LEN + 1);
-	for (; *s != '\0' && b.len < SPF_MAX_EXP_LEN; s++)
-		buf_putc(&b, (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f ? *s : '?');
-	return buf_steal(&b);
 }
 
 static void describe(struct spf_outcome *out, const struct spf_query *q, const char *who,
@@ -724,13 +1621,25 @@ static void describe(struct spf_outcome *out, const struct spf_query *q, const c
 	}
 }
 
-/* Runs libspf2 on a checked identity. */
+/* Who the comment names: the sender or HELO, printable, bounded. */
+static char *who_text(const struct spf_query *q)
+{
+	const char *s = q->sender != NULL ? q->sender : q->helo;
+	struct buf b;
+	buf_init(&b, 300);
+	for (; *s != '\0' && b.len < 300; s++)
+		buf_putc(&b, (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f ? *s : '?');
+	return buf_steal(&b);
+}
+
+/* Runs libspf2 on the identity's record. */
 static void run_libspf2(struct spf_eval *ev, const struct spf_query *q, struct spf_outcome *out)
 {
 	SPF_dns_server_t *layer = xcalloc(1, sizeof(*layer));
 	layer->destroy = layer_destroy;
 	layer->lookup = layer_lookup;
 	layer->get_spf = layer_get_spf;
+	layer->get_exp = layer_get_exp;
 	layer->name = "cachet";
 	layer->hook = ev;
 	SPF_server_t *server = SPF_server_new_dns(layer, 0);
@@ -745,32 +1654,39 @@ static void run_libspf2(struct spf_eval *ev, const struct spf_query *q, struct s
 	SPF_request_t *req = SPF_request_new(server);
 	if (req == NULL)
 		abort();
-	char who[SPF_MAX_LOCAL_LEN + 300];
-	if (!set_ip(req, q->ip)) {
+	char *who = who_text(q);
+	if (!set_ip(ev, req, q->ip)) {
 		outcome(out, SPF_RES_NONE, "%s: no usable client address", q->receiver);
 	} else {
-		if (q->sender != NULL) {
-			SPF_request_set_env_from(req, q->sender);
-			snprintf(who, sizeof(who), "%s", q->sender);
-		} else {
-			snprintf(who, sizeof(who), "%s", q->helo);
+		/*
+		 * Not SPF_request_query_mailfrom(): it passes 127.0.0.0/8 and ::1
+		 * without a lookup.  libspf2 gets no sender at all: the macros are
+		 * ours.
+		 */
+		req->cur_dom = ev->domain;
+		resp = SPF_response_new(req);
+		if (resp == NULL)
+			abort();
+		SPF_record_t *rec = NULL;
+		if (SPF_server_get_record(server, req, resp, &rec) == SPF_E_SUCCESS && rec != NULL) {
+			resp->spf_record_exp = rec;
+			SPF_record_interpret(rec, req, resp, 0);
 		}
-		if (q->helo != NULL && domain_ok(q->helo))
-			SPF_request_set_helo_dom(req, q->helo);
-		req->use_helo = q->sender == NULL;
-		SPF_request_query_mailfrom(req, &resp);
+		if (rec != NULL)
+			SPF_record_free(rec);
 		enum spf_res r;
 		if (ev->aborted)
 			r = ev->abort_res;
 		else if (ev->root_failed)
 			r = ev->root_res;
 		else
-			r = map_result(resp != NULL ? SPF_response_result(resp) : SPF_RESULT_INVALID);
-		const char *exp = resp != NULL ? SPF_response_get_explanation(resp) : NULL;
+			r = map_result(SPF_response_result(resp));
+		const char *exp = SPF_response_get_explanation(resp);
 		if (r == SPF_RES_FAIL && exp != NULL && strcmp(exp, DEFAULT_EXP) != 0)
-			out->explanation = clean_text(exp);
+			out->explanation = xstrdup(exp);
 		describe(out, q, who, r, ev->why);
 	}
+	free(who);
 	if (resp != NULL)
 		SPF_response_free(resp);
 	SPF_request_free(req);
@@ -785,13 +1701,19 @@ void spf_dns_evaluate(const struct spf_backend *be, const struct spf_query *q,
 	pthread_once(&once, spf_init_once);
 	memset(out, 0, sizeof(*out));
 	struct spf_eval ev = { .be = be, .q = q };
-	const char *dom = NULL;
-	const char *bad = identity_problem(q, &dom);
+	const char *bad = identity(&ev, q);
 	if (bad != NULL)
 		outcome(out, SPF_RES_NONE, "%s: %s", q->receiver, bad);
 	else
 		run_libspf2(&ev, q, out);
 	expect_clear(&ev);
+	markers_free(&ev);
+	for (size_t i = 0; i < ev.n_p; i++)
+		free(ev.p_names[i]);
+	free(ev.local);
+	free(ev.sdom);
+	free(ev.domain);
+	free(ev.sender);
 	out->dns_terms = ev.terms;
 	out->void_lookups = ev.voids;
 }

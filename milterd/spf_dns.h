@@ -1,17 +1,19 @@
 /*
- * One SPF evaluation (RFC 7208 check_host()) by libspf2, with every DNS
- * lookup it makes going through our own layer: lib/dns (so TestDNSData, the
- * cache and DNSTimeout apply) or, for the fuzz target, a zone in memory.
+ * One SPF evaluation (RFC 7208 check_host()), its DNS through our own layer:
+ * lib/dns (so TestDNSData, the cache and DNSTimeout apply) or, for the fuzz
+ * target, a zone in memory.
  *
- * libspf2 evaluates; this layer guards it.  It enforces what libspf2 does
- * not: at most SPF_MAX_DNS_TERMS DNS-querying terms for the whole
- * evaluation including nested includes and at most SPF_MAX_VOID_LOOKUPS
- * void lookups (RFC 7208 4.6.4), a wall-clock deadline, a size cap on SPF
- * records, and a check of every record's macros and term lengths before
- * libspf2 compiles it (libspf2 1.2.10 underflows its buffer arithmetic on
- * long macro domain-specs, CVE-2023-42118; see spf_dns.c).  The inputs
- * (client IP, HELO name, sender) are validated here too, so libspf2 never
- * sees anything it was not written for.
+ * libspf2 1.2.10 walks the mechanisms; this layer owns everything an
+ * attacker can reach.  Every record is parsed here against the ABNF of
+ * RFC 7208 section 12 and its MUSTs first (any syntax error is permerror,
+ * 4.6), every macro is expanded here (7.3), and libspf2 is handed a
+ * rewritten record with no macros and no text from the sender or the
+ * publisher in it but checked addresses: each target name stands behind a
+ * marker that this layer resolves.  Around it: at most SPF_MAX_DNS_TERMS
+ * DNS-querying terms for the whole evaluation including nested includes,
+ * at most SPF_MAX_VOID_LOOKUPS void lookups (4.6.4), a wall-clock
+ * deadline, a size cap on records, and our own limits on term arguments
+ * (kept from the CVE-2023-42118 guard; see spf_dns.c).
  *
  * Synchronous: the SPF check runs it in a worker thread (spf.c).  Each call
  * builds its own libspf2 server object, so calls in different threads share
@@ -40,8 +42,12 @@
 #define SPF_MAX_TERMS 64
 /* An explanation (exp= TXT) longer than this is ignored (our limit). */
 #define SPF_MAX_EXP_LEN 256
-/* The sender's local-part (RFC 5321 4.5.3.1.1). */
+/* A local-part longer than this is not printed in smtp.mailfrom (RFC 5321 4.5.3.1.1). */
 #define SPF_MAX_LOCAL_LEN 64
+/* RFC 7208 4.6.4: names of one MX answer (more is permerror) and of one
+ * PTR answer (the rest are ignored). */
+#define SPF_MAX_MX_NAMES 10
+#define SPF_MAX_PTR_NAMES 10
 
 enum spf_res {
 	SPF_RES_NONE,
@@ -62,10 +68,17 @@ struct spf_backend {
 /* What is evaluated. */
 struct spf_query {
 	const char *ip;		/* client IP, text */
-	const char *helo;	/* HELO/EHLO name, or NULL */
+	const char *helo;	/* HELO/EHLO name when it is a domain name, or NULL */
 	/*
-	 * The sender "local@domain" for the MAIL FROM identity, or NULL to
-	 * evaluate the HELO identity (sender postmaster@helo, RFC 7208 2.3).
+	 * The HELO/EHLO argument as the client sent it, whatever it is, for
+	 * %{h} (RFC 7208 7.3); NULL: helo, or "unknown" when there is none.
+	 */
+	const char *helo_text;
+	/*
+	 * The sender "local@domain" for the MAIL FROM identity (local-part
+	 * without its SMTP quoting, anything but NUL; after the last "@" the
+	 * domain), or NULL to evaluate the HELO identity (sender
+	 * postmaster@helo, RFC 7208 2.3; the null sender's too, 2.4).
 	 */
 	const char *sender;
 	const char *receiver;	/* our name, for %{r} and the comment */
@@ -93,15 +106,24 @@ const char *spf_res_name(enum spf_res r);
 uint64_t spf_clock_ms(void);
 
 /*
- * Checks an SPF record the way this layer does before handing it to
- * libspf2: printable ASCII, at most SPF_MAX_RECORD_LEN bytes and
- * SPF_MAX_TERMS terms, RFC 7208 7.1 macro syntax, term arguments within
- * SPF_MAX_TERM_ARG_LEN and SPF_MAX_TERM_MACROS.  Returns NULL if it may go
- * on, else why not (static text).
+ * Checks an SPF record ("v=spf1 ...") the way this layer does before
+ * anything evaluates it: the ABNF of RFC 7208 section 12 and the MUSTs of
+ * sections 4.6, 5, 6 and 7 (printable ASCII terms separated by spaces,
+ * known mechanisms with their arguments, domain-specs that end in a
+ * toplabel or a macro, CIDR lengths, at most one redirect= and one exp=,
+ * unknown modifiers with a valid name and macro-string, macro syntax), and
+ * our limits: at most SPF_MAX_RECORD_LEN bytes, SPF_MAX_TERMS terms, term
+ * arguments within SPF_MAX_TERM_ARG_LEN and SPF_MAX_TERM_MACROS.  Returns
+ * NULL if it may go on, else why not (static text): permerror.
  */
 const char *spf_dns_record_check(const char *txt, size_t len);
 
-/* Is it a sender local-part we evaluate (dot-atom text, <= 64 bytes)? */
+/*
+ * Is the local-part a plain dot-atom (RFC 5322 atext and single dots, at
+ * most SPF_MAX_LOCAL_LEN bytes), so "local@domain" can be printed as it is
+ * in smtp.mailfrom (RFC 8601 2.7.2)?  It decides nothing about evaluation:
+ * every local-part is evaluated.
+ */
 bool spf_dns_local_ok(const char *local);
 
 #endif
