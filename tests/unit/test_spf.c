@@ -412,6 +412,348 @@ static void test_deadline_is_temperror(void)
 	zone_free(&z);
 }
 
+/*
+ * RFC 7208, section by section: each case is one check_host() through
+ * spf_dns_evaluate() on the zone tests/unit/data/spf/zone, written from the
+ * RFC's text and examples (the expectations agree with the public RFC 7208
+ * test suite where it has a case).  sender NULL is the HELO identity.
+ */
+struct rfc_case {
+	const char *sect;	/* the RFC 7208 section the case comes from */
+	const char *ip;
+	const char *sender;
+	const char *helo;	/* the HELO argument as sent */
+	const char *want;	/* result */
+	const char *exp;	/* the explanation (exactly), or NULL */
+};
+
+static void run_rfc_cases(const struct rfc_case *cs, size_t n)
+{
+	char *err = NULL;
+	struct zone *z = zone_load("tests/unit/data/spf/zone", &err);
+	T_CHECK(z != NULL);
+	if (z == NULL) {
+		printf("# %s\n", err);
+		free(err);
+		return;
+	}
+	struct spf_backend be = { .zone = z };
+	for (size_t i = 0; i < n; i++) {
+		const struct rfc_case *c = &cs[i];
+		const char *h = c->helo != NULL ? c->helo : "client.example";
+		bool dom = strchr(h, '.') != NULL && h[0] != '[' && strchr(h, ' ') == NULL;
+		struct spf_query q = { .ip = c->ip, .helo = dom ? h : NULL, .helo_text = h,
+				       .sender = c->sender, .receiver = "mx.example.net",
+				       .deadline_ms = spf_clock_ms() + 5000 };
+		struct spf_outcome o;
+		spf_dns_evaluate(&be, &q, &o);
+		const char *got = spf_res_name(o.result);
+		bool ok = strcmp(got, c->want) == 0 &&
+			  (c->exp == NULL || (o.explanation != NULL && strcmp(o.explanation, c->exp) == 0));
+		if (!ok)
+			printf("# %s %s from %s helo %s: got %s (%s) exp [%s], want %s [%s]\n", c->sect,
+			       c->ip, c->sender ? c->sender : "<>", h, got, o.comment,
+			       o.explanation ? o.explanation : "", c->want, c->exp ? c->exp : "");
+		T_CHECK(ok);
+		spf_outcome_clear(&o);
+	}
+	zone_free(&z);
+}
+
+/* 2.3, 2.4, 4.3: the identities and initial processing. */
+static void test_rfc7208_identities(void)
+{
+	static const struct rfc_case cs[] = {
+		/* 2.3: the HELO identity is checked as postmaster@HELO */
+		{ "2.3", "192.0.2.1", NULL, "mail.helo.example", "pass", NULL },
+		{ "2.3", "192.0.2.2", NULL, "mail.helo.example", "fail", NULL },
+		{ "2.3", "192.0.2.1", NULL, "helo-macro.example", "pass", NULL },
+		/* 4.3: a HELO that is no multi-label domain name: none */
+		{ "4.3", "192.0.2.1", NULL, "nodots", "none", NULL },
+		{ "4.3", "192.0.2.1", NULL, "[192.0.2.1]", "none", NULL },
+		/* 4.3: malformed sender domains are none; 63-octet labels are fine */
+		{ "4.3", "192.0.2.1", "u@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example", NULL, "none", NULL },
+		{ "4.3", "192.0.2.1", "u@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example", NULL, "fail", NULL },
+		{ "4.3", "192.0.2.1", "u@a..example", NULL, "none", NULL },
+		{ "4.3", "192.0.2.1", "u@[192.0.2.1]", NULL, "none", NULL },
+		{ "4.3", "192.0.2.1", "u@localhost", NULL, "none", NULL },
+		/* 4.3: no local-part is "postmaster" */
+		{ "4.3", "192.0.2.1", "@nolocal.example", NULL, "pass", NULL },
+		/* 4.4: DNS trouble fetching the record is temperror */
+		{ "4.4", "192.0.2.1", "u@timeout.example", NULL, "temperror", NULL },
+		{ "4.4", "192.0.2.1", "u@servfail.example", NULL, "temperror", NULL },
+	};
+	run_rfc_cases(cs, ARRAY_LEN(cs));
+}
+
+/* 4.5, 4.6, 4.7: selecting and evaluating the record, its syntax. */
+static void test_rfc7208_records(void)
+{
+	static const struct rfc_case cs[] = {
+		{ "4.5", "192.0.2.1", "u@norecord.example", NULL, "none", NULL },
+		{ "4.5", "192.0.2.1", "u@multi.example", NULL, "permerror", NULL },
+		{ "4.5", "192.0.2.1", "u@v10.example", NULL, "fail", NULL },
+		{ "4.5", "192.0.2.1", "u@nospace.example", NULL, "none", NULL },
+		{ "4.5", "192.0.2.1", "u@casever.example", NULL, "softfail", NULL },
+		{ "4.5", "192.0.2.1", "u@bare.example", NULL, "neutral", NULL },
+		{ "4.5", "192.0.2.1", "u@otherjunk.example", NULL, "fail", NULL },
+		{ "4.5", "192.0.2.1", "u@multistr.example", NULL, "pass", NULL },
+		/* 4.6: a syntax error anywhere is permerror, even after a match */
+		{ "4.6", "192.0.2.1", "u@late-error.example", NULL, "permerror", NULL },
+		{ "4.6.1", "192.0.2.1", "u@twospace.example", NULL, "pass", NULL },
+		{ "4.6.1", "192.0.2.1", "u@ctrl.example", NULL, "permerror", NULL },
+		{ "4.6.1", "192.0.2.1", "u@nl.example", NULL, "permerror", NULL },
+		{ "3.1", "192.0.2.1", "u@nonascii.example", NULL, "permerror", NULL },
+		/* 4.6.1, 12: unknown modifiers: valid name and macro-string, ignored */
+		{ "4.6.1", "192.0.2.1", "u@mod-good.example", NULL, "pass", NULL },
+		{ "4.6.1", "192.0.2.1", "u@mod-slash.example", NULL, "permerror", NULL },
+		{ "12", "192.0.2.1", "u@mod-digit.example", NULL, "permerror", NULL },
+		{ "12", "192.0.2.1", "u@mod-empty.example", NULL, "permerror", NULL },
+		{ "7.1", "192.0.2.1", "u@mod-macro.example", NULL, "permerror", NULL },
+		{ "7.3", "192.0.2.1", "u@mod-exponly.example", NULL, "permerror", NULL },
+		/* 4.6.1: redirect is a modifier, "redirect:" an unknown mechanism */
+		{ "4.6.1", "192.0.2.1", "u@redir-colon.example", NULL, "permerror", NULL },
+		{ "4.6.1", "192.0.2.1", "u@syntax.example", NULL, "permerror", NULL },
+		/* 4.6.3, 6.1: redirect after every mechanism, and not with all */
+		{ "4.6.3", "192.0.2.1", "u@redir-last.example", NULL, "pass", NULL },
+		{ "4.6.3", "192.0.2.2", "u@redir-last.example", NULL, "fail", NULL },
+		{ "6.1", "192.0.2.1", "u@redir-all.example", NULL, "softfail", NULL },
+		/* 4.7: nothing matched and no redirect: neutral */
+		{ "4.7", "192.0.2.1", "u@nomatch.example", NULL, "neutral", NULL },
+	};
+	run_rfc_cases(cs, ARRAY_LEN(cs));
+}
+
+/* 4.6.4: the limits. */
+static void test_rfc7208_limits(void)
+{
+	static const char long_local[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@void-bad.example";
+	static const char long_local2[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@void-bad2.example";
+	static const struct rfc_case cs[] = {
+		{ "4.6.4", "192.0.2.1", "u@ten.example", NULL, "pass", NULL },
+		{ "4.6.4", "192.0.2.1", "u@eleven.example", NULL, "permerror", NULL },
+		{ "4.6.4", "192.0.2.1", "u@n1.example", NULL, "permerror", NULL },
+		{ "4.6.4", "192.0.2.1", "u@loop1.example", NULL, "permerror", NULL },
+		{ "4.6.4", "192.0.2.1", "u@twovoid.example", NULL, "pass", NULL },
+		{ "4.6.4", "192.0.2.1", "u@threevoid.example", NULL, "permerror", NULL },
+		/* more than 10 MX names: permerror; 10 are looked at */
+		{ "4.6.4", "192.0.2.1", "u@mx11.example", NULL, "permerror", NULL },
+		{ "4.6.4", "192.0.2.1", "u@mx10.example", NULL, "pass", NULL },
+		/* PTR names past the tenth are ignored, not an error */
+		{ "4.6.4", "192.0.2.11", "u@ptr11.example", NULL, "fail", NULL },
+		/* a target that is no valid domain is a void lookup */
+		{ "4.6.4", "192.0.2.1", long_local, NULL, "permerror", NULL },
+		{ "4.6.4", "192.0.2.1", long_local2, NULL, "pass", NULL },
+		/* the lookups behind %{p} are not terms: ten terms still pass */
+		{ "4.6.4", "192.0.2.1", "u@p-notterm.example", NULL, "pass", NULL },
+	};
+	run_rfc_cases(cs, ARRAY_LEN(cs));
+}
+
+/* 5.1 - 5.7: the mechanisms, their syntax and their targets. */
+static void test_rfc7208_mechanisms(void)
+{
+	static const char long_a[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@a-long.example";
+	static const struct rfc_case cs[] = {
+		/* 5.1 all */
+		{ "5.1", "192.0.2.1", "u@all-dot.example", NULL, "permerror", NULL },
+		{ "5.1", "192.0.2.1", "u@all-arg.example", NULL, "permerror", NULL },
+		{ "5.1", "192.0.2.1", "u@all-cidr.example", NULL, "permerror", NULL },
+		{ "5.1", "192.0.2.1", "u@all-first.example", NULL, "pass", NULL },
+		/* 5.2 include: pass matches, fail/softfail/neutral do not */
+		{ "5.2", "192.0.2.1", "u@inc.example", NULL, "pass", NULL },
+		{ "5.2", "192.0.2.1", "u@inc-soft.example", NULL, "pass", NULL },
+		{ "5.2", "192.0.2.1", "u@inc-neutral.example", NULL, "fail", NULL },
+		{ "5.2", "192.0.2.1", "u@incservfail.example", NULL, "temperror", NULL },
+		{ "5.2", "192.0.2.1", "u@inc-perm.example", NULL, "permerror", NULL },
+		{ "5.2", "192.0.2.1", "u@incnone.example", NULL, "permerror", NULL },
+		{ "5.2", "192.0.2.1", "u@inc-bare.example", NULL, "permerror", NULL },
+		{ "5.2", "192.0.2.1", "u@inc-empty.example", NULL, "permerror", NULL },
+		{ "5.2", "192.0.2.1", "u@inc-cidr.example", NULL, "permerror", NULL },
+		/* an include target that is no domain: its check_host() is none */
+		{ "5.2", "192.0.2.1", "a b@inc-bad.example", NULL, "permerror", NULL },
+		/* 5.3 a, dual-cidr-length */
+		{ "5.3", "192.0.2.1", "u@a24.example", NULL, "pass", NULL },
+		{ "5.3", "198.51.100.1", "u@a24.example", NULL, "fail", NULL },
+		{ "5.3", "198.51.100.1", "u@a0.example", NULL, "pass", NULL },
+		{ "5.3", "2001:db8::9", "u@a0.example", NULL, "fail", NULL },
+		{ "5.3", "2001:db8::9", "u@a6-0.example", NULL, "pass", NULL },
+		{ "5.3", "192.0.2.1", "u@a6-0.example", NULL, "fail", NULL },
+		{ "5.3", "192.0.2.1", "u@adual.example", NULL, "pass", NULL },
+		{ "5.3", "2001:db8:1:ff::1", "u@adual.example", NULL, "pass", NULL },
+		{ "5.3", "2001:db8:2::1", "u@adual.example", NULL, "fail", NULL },
+		{ "5.3", "192.0.2.1", "u@a33.example", NULL, "permerror", NULL },
+		{ "5.3", "192.0.2.1", "u@a129.example", NULL, "permerror", NULL },
+		{ "5.3", "192.0.2.1", "u@a24-64.example", NULL, "permerror", NULL },
+		{ "5.3", "192.0.2.1", "u@a032.example", NULL, "permerror", NULL },
+		{ "5.3", "192.0.2.1", "u@a-empty.example", NULL, "permerror", NULL },
+		/* 7.1 domain-end: "." toplabel, alphanumeric with a letter or LDH */
+		{ "7.1", "192.0.2.1", "u@a-dashtop.example", NULL, "permerror", NULL },
+		{ "7.1", "192.0.2.1", "u@a-numtop.example", NULL, "permerror", NULL },
+		{ "7.1", "192.0.2.1", "u@a-dash1.example", NULL, "permerror", NULL },
+		{ "7.1", "192.0.2.1", "u@a-onelabel.example", NULL, "permerror", NULL },
+		{ "7.1", "192.0.2.1", "u@a-onelabel2.example", NULL, "permerror", NULL },
+		{ "7.1", "192.0.2.1", "u@a-idn.example", NULL, "pass", NULL },
+		{ "7.1", "192.0.2.1", "u@a-colon.example", NULL, "pass", NULL },
+		/* 4.8: targets DNS cannot ask for do not match; never temperror */
+		{ "4.8", "192.0.2.1", "u@a-dots.example", NULL, "fail", NULL },
+		{ "4.8", "192.0.2.1", long_a, NULL, "fail", NULL },
+		{ "4.8", "192.0.2.1", "u@a-space.example", NULL, "fail", NULL },
+		/* 5.4 mx: CIDR 0, no implicit MX, the null MX */
+		{ "5.4", "192.0.2.1", "u@mx.example", NULL, "pass", NULL },
+		{ "5.4", "192.0.2.1", "u@mx0.example", NULL, "pass", NULL },
+		{ "5.4", "192.0.2.1", "u@mx-noimplicit.example", NULL, "fail", NULL },
+		{ "5.4", "192.0.2.1", "u@mx-null.example", NULL, "neutral", NULL },
+		/* 5.5 ptr */
+		{ "5.5", "192.0.2.1", "u@ptr.example", NULL, "pass", NULL },
+		{ "5.5", "192.0.2.1", "u@ptr-other.example", NULL, "pass", NULL },
+		{ "5.5", "192.0.2.12", "u@ptr-nomatch.example", NULL, "fail", NULL },
+		{ "5.5", "192.0.2.1", "u@ptr-cidr.example", NULL, "permerror", NULL },
+		{ "5.5", "192.0.2.1", "u@ptr-empty.example", NULL, "permerror", NULL },
+		/* a DNS error on the PTR lookup is no match; on a name, skip it */
+		{ "5.5", "192.0.2.13", "u@ptr-servfail.example", NULL, "neutral", NULL },
+		{ "5.5", "192.0.2.14", "u@ptr-skip.example", NULL, "pass", NULL },
+		/* 5.6 ip4, ip6; 5: an IPv4-mapped client is IPv4 */
+		{ "5.6", "198.51.100.7", "u@ip4-0.example", NULL, "pass", NULL },
+		{ "5.6", "2001:db8::1", "u@ip4-0.example", NULL, "fail", NULL },
+		{ "5.6", "2001:db9::1", "u@ip6-0.example", NULL, "pass", NULL },
+		{ "5.6", "192.0.2.1", "u@ip6-0.example", NULL, "fail", NULL },
+		{ "5.6", "192.0.2.1", "u@ip4-33.example", NULL, "permerror", NULL },
+		{ "5.6", "192.0.2.1", "u@ip4-032.example", NULL, "permerror", NULL },
+		{ "5.6", "192.0.2.1", "u@ip4-short.example", NULL, "permerror", NULL },
+		{ "5.6", "192.0.2.1", "u@ip4-port.example", NULL, "permerror", NULL },
+		{ "5.6", "192.0.2.1", "u@ip4-zero.example", NULL, "permerror", NULL },
+		{ "5.6", "192.0.2.1", "u@ip4-dual.example", NULL, "permerror", NULL },
+		{ "5.6", "192.0.2.1", "u@ip4-bare.example", NULL, "permerror", NULL },
+		{ "5.6", "192.0.2.1", "u@ip6-129.example", NULL, "permerror", NULL },
+		{ "5.6", "192.0.2.1", "u@ip6-bad.example", NULL, "permerror", NULL },
+		{ "5", "::ffff:192.0.2.1", "u@mapped.example", NULL, "pass", NULL },
+		{ "5", "::ffff:192.0.2.2", "u@mapped.example", NULL, "fail", NULL },
+		/* 5.7 exists: an A lookup, whatever the client */
+		{ "5.7", "192.0.2.1", "u@macro-d.example", NULL, "pass", NULL },
+		{ "5.7", "2001:db8::1", "u@exists-aaaa.example", NULL, "fail", NULL },
+		{ "5.7", "192.0.2.1", "u@exists-bare.example", NULL, "permerror", NULL },
+		{ "5.7", "192.0.2.1", "u@exists-cidr.example", NULL, "permerror", NULL },
+	};
+	run_rfc_cases(cs, ARRAY_LEN(cs));
+}
+
+/* 6.1, 6.2: redirect= and exp=. */
+static void test_rfc7208_modifiers(void)
+{
+	static const struct rfc_case cs[] = {
+		{ "6.1", "192.0.2.1", "u@redir.example", NULL, "pass", NULL },
+		{ "6", "192.0.2.1", "u@redir-twice.example", NULL, "permerror", NULL },
+		{ "6.1", "192.0.2.1", "u@redir-empty.example", NULL, "permerror", NULL },
+		{ "6.1", "192.0.2.1", "u@redir-none.example", NULL, "permerror", NULL },
+		{ "6.1", "192.0.2.1", "a b@redir-bad.example", NULL, "permerror", NULL },
+		{ "6.2", "192.0.2.1", "u@exp.example", NULL, "fail",
+		  "192.0.2.1 is not one of exp.example's designated mail servers." },
+		/* no explanation, or more than one, or a bad one: no exp */
+		{ "6.2", "192.0.2.1", "u@exp-two.example", NULL, "fail", NULL },
+		{ "6.2", "192.0.2.1", "u@exp-none.example", NULL, "fail", NULL },
+		{ "6.2", "192.0.2.1", "u@exp-syntax.example", NULL, "fail", NULL },
+		{ "6.2", "192.0.2.1", "u@exp-timeout.example", NULL, "fail", NULL },
+		{ "6.2", "192.0.2.1", "u@exp-nonascii.example", NULL, "fail", NULL },
+		{ "6.2", "192.0.2.1", "u@exp-empty.example", NULL, "permerror", NULL },
+		{ "6", "192.0.2.1", "u@exp-twice.example", NULL, "permerror", NULL },
+		/* the included record's exp= is not used; redirect's target's is */
+		{ "6.2", "192.0.2.1", "u@exp-inc.example", NULL, "fail", "parent says no" },
+		{ "6.2", "192.0.2.1", "u@exp-redir.example", NULL, "fail",
+		  "192.0.2.1 is not one of exp.example's designated mail servers." },
+		/* c, r, t only in explanation text */
+		{ "7.3", "192.0.2.1", "u@exp-r.example", NULL, "permerror", NULL },
+	};
+	run_rfc_cases(cs, ARRAY_LEN(cs));
+	struct spf_outcome o;
+	char *err = NULL;
+	struct zone *z = zone_load("tests/unit/data/spf/zone", &err);
+	struct spf_backend be = { .zone = z };
+	struct spf_query q = { .ip = "192.0.2.1", .sender = "u@exp-two.example",
+			       .receiver = "mx.example.net", .deadline_ms = spf_clock_ms() + 5000 };
+	spf_dns_evaluate(&be, &q, &o);
+	T_CHECK(o.explanation == NULL);
+	spf_outcome_clear(&o);
+	zone_free(&z);
+	free(err);
+}
+
+/* 7.1 - 7.4: macros, with the RFC's own examples of 7.4. */
+static void test_rfc7208_macros(void)
+{
+	static const struct rfc_case cs[] = {
+		/* 7.4, sender strong-bad@email.example.com, client 192.0.2.3 */
+		{ "7.4", "192.0.2.3", "strong-bad@email.example.com", "set1", "fail",
+		  "s=strong-bad@email.example.com o=email.example.com d=email.example.com "
+		  "d4=email.example.com d3=email.example.com d2=example.com d1=com "
+		  "dr=com.example.email" },
+		{ "7.4", "192.0.2.3", "strong-bad@email.example.com", "set2", "fail",
+		  "d2r=example.email l=strong-bad l-=strong.bad lr=strong-bad lr-=bad.strong "
+		  "l1r-=strong" },
+		{ "7.4", "192.0.2.3", "strong-bad@email.example.com", "set3", "fail",
+		  "3.2.0.192.in-addr._spf.example.com bad.strong.lp._spf.example.com "
+		  "example.com.trusted-domains.example.net" },
+		{ "7.4", "192.0.2.3", "strong-bad@email.example.com", "set4", "fail",
+		  "bad.strong.lp.3.2.0.192.in-addr._spf.example.com "
+		  "3.2.0.192.in-addr.strong.lp._spf.example.com" },
+		/* 7.3: i is dot-format for IPv6, c is RFC 5952; uppercase is URL-escaped */
+		{ "7.3", "2001:db8::cb01", "strong-bad@email.example.com", "set5", "fail",
+		  "c=2001:db8::cb01 i=2.0.0.1.0.d.b.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.b.0.1 "
+		  "v=ip6 r=mx.example.net L=strong-bad S=strong-bad%40email.example.com %   %20" },
+		{ "7.4", "2001:db8::cb01", "u@v6macro.example", NULL, "pass", NULL },
+		{ "7.4", "192.0.2.1", "strong-bad@macro-l.example", NULL, "pass", NULL },
+		/* %{d2} of a two-label domain is the whole of it (libspf2: "2.example") */
+		{ "7.3", "192.0.2.1", "u@d2.example", NULL, "fail", "d2.example|d2.example|d2" },
+		{ "7.3", "192.0.2.1", "jack&jill=up@upper.example", NULL, "fail", "l=jack%26jill%3Dup" },
+		{ "7.1", "192.0.2.1", "u@macro-mania.example", NULL, "pass", NULL },
+		/* 7.1: "%" must start a valid macro */
+		{ "7.1", "192.0.2.1", "u@bad-pct.example", NULL, "permerror", NULL },
+		{ "7.1", "192.0.2.1", "u@bad-pct2.example", NULL, "permerror", NULL },
+		{ "7.1", "192.0.2.1", "u@lonepct.example", NULL, "permerror", NULL },
+		{ "7.1", "192.0.2.1", "u@bad-letter.example", NULL, "permerror", NULL },
+		{ "7.3", "192.0.2.1", "u@bad-zero.example", NULL, "permerror", NULL },
+		{ "7.3", "192.0.2.1", "u@bad-exp-letter.example", NULL, "permerror", NULL },
+		/* 7.3: a name over 253 octets loses labels on the left */
+		{ "7.3", "192.0.2.1", "u@bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example", NULL, "pass", NULL },
+		/* 7.3: h is the HELO argument as sent, domain name or not */
+		{ "7.3", "192.0.2.1", "u@helo-raw.example", "mail.helo.example", "pass", NULL },
+		{ "7.3", "192.0.2.1", "u@helo-raw.example", "[192.0.2.1]", "fail", NULL },
+		{ "7.3", "192.0.2.1", "u@helo-raw.example", "two words", "fail", NULL },
+		/* 7.3: p is a validated name of the client */
+		{ "7.3", "192.0.2.1", "u@p-macro.example", NULL, "pass", NULL },
+		{ "7.3", "192.0.2.12", "u@p-macro.example", NULL, "fail", NULL },
+	};
+	run_rfc_cases(cs, ARRAY_LEN(cs));
+}
+
+/* Local-parts SMTP allows are all evaluated; %{l} is the unquoted local-part. */
+static void test_local_parts_evaluated(void)
+{
+	static const struct rfc_case cs[] = {
+		{ "4.3", "192.0.2.1", "a%b@lp.example", NULL, "fail", "l=a%b o=lp.example" },
+		{ "4.3", "192.0.2.1", "john smith@lp.example", NULL, "fail",
+		  "l=john smith o=lp.example" },
+		{ "4.3", "192.0.2.1", "user+tag@lp.example", NULL, "fail", "l=user+tag o=lp.example" },
+		{ "4.3", "192.0.2.1", "user=tag@lp.example", NULL, "fail", "l=user=tag o=lp.example" },
+		{ "4.3", "192.0.2.1", "a@b@lp.example", NULL, "fail", "l=a@b o=lp.example" },
+		{ "4.3", "192.0.2.1", "\xc3\xa9@lp.example", NULL, "fail", "l=?? o=lp.example" },
+		{ "4.3", "198.51.100.99", "a%b@lp.example", NULL, "pass", NULL },
+	};
+	run_rfc_cases(cs, ARRAY_LEN(cs));
+}
+
+/* The record decides for loopback clients too (libspf2 passes them unlooked). */
+static void test_loopback_follows_record(void)
+{
+	static const struct rfc_case cs[] = {
+		{ "5", "127.0.0.1", "u@fail.example", NULL, "fail", NULL },
+		{ "5", "127.1.2.3", "u@fail.example", NULL, "fail", NULL },
+		{ "5", "::1", "u@fail.example", NULL, "fail", NULL },
+		{ "5", "127.0.0.1", "u@neutral.example", NULL, "neutral", NULL },
+	};
+	run_rfc_cases(cs, ARRAY_LEN(cs));
+}
+
 int main(void)
 {
 	T_RUN(test_basic_results);
@@ -435,5 +777,13 @@ int main(void)
 	T_RUN(test_disabled);
 	T_RUN(test_abort_path);
 	T_RUN(test_deadline_is_temperror);
+	T_RUN(test_rfc7208_identities);
+	T_RUN(test_rfc7208_records);
+	T_RUN(test_rfc7208_limits);
+	T_RUN(test_rfc7208_mechanisms);
+	T_RUN(test_rfc7208_modifiers);
+	T_RUN(test_rfc7208_macros);
+	T_RUN(test_local_parts_evaluated);
+	T_RUN(test_loopback_follows_record);
 	return t_done();
 }
