@@ -27,6 +27,8 @@ struct msg_private {
 	struct spool *spool;	/* when a check wants the whole message */
 	bool spool_failed;
 	bool sealing;		/* in the seal phase */
+	bool late_header;	/* a header field came after end of header */
+	bool ended;		/* pipeline_eom ran */
 	struct msg_headers final;	/* pipeline_final_header()'s view */
 	size_t final_edits;	/* verdict edits the view includes */
 	struct eom_result result;
@@ -230,6 +232,14 @@ static void spool_field(struct msg *m, const char *name, size_t name_len, const 
 
 void pipeline_header(struct msg *m, const char *name, const char *value, size_t value_len)
 {
+	if (m->eoh_done) {
+		/* an MTA sends none after end of header; a broken one may */
+		if (!m->priv->late_header)
+			log_msg(LOG_WARNING, m->qid, "header field %s after end of header: "
+				"ignored", name);
+		m->priv->late_header = true;
+		return;
+	}
 	size_t name_len = strlen(name);
 	m->header_fields_seen++;
 	m->header_bytes_seen += name_len + 1 + value_len + 2;
@@ -258,6 +268,8 @@ void pipeline_header(struct msg *m, const char *name, const char *value, size_t 
 
 void pipeline_eoh(struct msg *m)
 {
+	if (m->eoh_done)
+		return;
 	m->eoh_done = true;
 	spool_put(m, "\r\n", 2);
 	if (m->header_limit != HDR_OK)
@@ -269,6 +281,8 @@ void pipeline_eoh(struct msg *m)
 
 void pipeline_body(struct msg *m, const uint8_t *data, size_t len)
 {
+	if (!m->eoh_done)
+		pipeline_eoh(m);	/* a body without end of header: the header is over */
 	m->body_bytes += len;
 	spool_put(m, data, len);
 	if (m->header_limit != HDR_OK)
@@ -502,6 +516,11 @@ static void take_action(struct eom_result *r, const struct verdict *v)
 const struct eom_result *pipeline_eom(struct msg *m)
 {
 	struct eom_result *r = &m->priv->result;
+	if (m->priv->ended)
+		return r;	/* twice: the verdict stands */
+	m->priv->ended = true;
+	if (!m->eoh_done)
+		pipeline_eoh(m);
 	decide(m);
 	if (m->verdict.internal_error)
 		apply_internal_error(m);

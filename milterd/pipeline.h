@@ -21,6 +21,12 @@
  * checks read it through msg_spool() whatever the backing.  When no check
  * asks, nothing is kept: body hashes stream as the body passes.
  *
+ * Order: a driver may call the stages in any order and any number of
+ * times (a hostile or broken MTA): a header field after end of header is
+ * ignored (logged once), a body or end of message without end of header
+ * ends the header first, a second end of message returns the first's
+ * result.  Every hook still runs at most once per stage it belongs to.
+ *
  * Lifetimes: a connection owns an arena freed by pipeline_conn_free(); a
  * message owns an arena (and its spool) freed by pipeline_msg_end(), which
  * drivers call on every path (end of message, abort, close, error).
