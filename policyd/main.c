@@ -7,7 +7,7 @@
  * something we cannot parse (then it is closed with a log line: a reply to
  * a request we did not understand could be misread).
  *
- *	cachet-policyd [-c FILE] [-f] [-n] [-V]
+ *	cachet-policyd [-c FILE] [-f] [-n] [-V] | -h | --help
  *	cachet-policyd [-c FILE] list | reset KEY | block USER | unblock USER
  *
  * The admin commands (admin.h) work on the store: Redis directly; the
@@ -27,6 +27,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -458,7 +459,8 @@ static void usage(FILE *f)
 		   "  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
 		   "  -f       stay in the foreground and log to stderr\n"
 		   "  -n       check the configuration, then exit\n"
-		   "  -V       print the version and exit\n"
+		   "  -V       print the version and exit (also --version)\n"
+		   "  -h       print this help and exit (also --help)\n"
 		   "       cachet-policyd [-c FILE] list | reset KEY | block USER | unblock USER\n"
 		   "  admin commands; exit 0 done, 1 failed, 2 usage\n");
 }
@@ -664,10 +666,16 @@ int main(int argc, char **argv)
 {
 	struct server srv;
 	bool foreground = false, check_only = false;
+	/* getopt_long only for --help and --version: plain getopt reads "--help" as "-" */
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int ch;
 	memset(&srv, 0, sizeof(srv));
 	srv.config_path = DEFAULT_CONFIG;
-	while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fnVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			srv.config_path = optarg;

@@ -4,8 +4,9 @@
 # (a fake script appending to a file) and NotifyAddress (a fake
 # SendmailPath) once per period and blocks the SASL user until
 # `cachet-policyd unblock`; the admin commands over the AdminSocket (list,
-# reset, block, unblock, bad commands with exit 2); a missing, failing or
-# slow NotifyCommand is logged and never stalls the server; with the
+# reset, block, unblock, bad commands with exit 2; -h and --help print the
+# usage on stdout and exit 0); a missing, failing or slow NotifyCommand is
+# logged and never stalls the server; with the
 # daemon stopped the commands edit the StateFile; with the daemon running
 # but no AdminSocket they refuse; recipient_domain counts per domain.
 . tests/integration/lib.sh
@@ -114,6 +115,12 @@ pd reset 2>/dev/null; rc2=$?
 pd reset notakey 2>/dev/null; rc3=$?
 pd block a b 2>/dev/null; rc4=$?
 t_check "bad admin commands exit 2 ($rc1 $rc2 $rc3 $rc4)" [ "$rc1$rc2$rc3$rc4" = 2222 ]
+for h in -h --help; do
+	"$POLICYD_BIN" "$h" >"$T/help.out" 2>"$T/help.err"
+	rc=$?
+	grep -q '^usage: cachet-policyd' "$T/help.out" && [ ! -s "$T/help.err" ] || rc="$rc, no usage on stdout"
+	t_check "$h prints the usage on stdout and exits 0 (exit $rc)" [ "$rc" = 0 ]
+done
 t_check "the server survives them" kill -0 "$PID"
 "$PY" -c "
 import socket; s = socket.socket(socket.AF_UNIX); s.connect('$T/admin.sock')
