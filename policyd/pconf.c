@@ -2,7 +2,8 @@
  * cachet-policyd's options (see pconf.h): one table row per option, read by
  * lib/util/conffile.c.  The types only the policy server needs live here: word
  * lists and the structured, repeatable `Limit` rule, whose value reaches
- * us raw (quotes kept) so that text="..." may hold blanks.
+ * us raw (quotes kept) so that text="..." may hold blanks.  A Limit line's
+ * attributes are a table too (limit_attrs: name, parser, field, error).
  */
 #include "pconf.h"
 
@@ -239,91 +240,152 @@ const char *limit_action_name(enum limit_action a)
 	return "unknown";
 }
 
-/* One attribute "name=value" of a Limit line. */
-static bool limit_attr(struct limit_rule *r, const char *w, bool *action_set, struct buf *why)
+/*
+ * The attributes of a Limit line, one row each: its name, the parser of
+ * its value, the field(s) of struct limit_rule it sets, and the words of
+ * the error ("NAME: ERROR") when the value is refused.  An attribute
+ * given twice: the last value wins (key= excepted: parse_key refuses it).
+ */
+struct limit_attr {
+	const char *name;
+	bool (*set)(const struct limit_attr *a, struct limit_rule *r, const char *value);
+	size_t field;		/* offsetof(struct limit_rule, ...) */
+	size_t field2;		/* the period of a rate */
+	unsigned min, max;	/* numbers */
+	const char *error;
+};
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define FIELD(f) offsetof(struct limit_rule, f)
+
+static void *field_of(struct limit_rule *r, size_t offset)
+{
+	return (char *)r + offset;
+}
+
+static bool set_key(const struct limit_attr *a UNUSED, struct limit_rule *r, const char *v)
+{
+	return r->keys == 0 && parse_key(v, r);
+}
+
+static bool set_rate(const struct limit_attr *a, struct limit_rule *r, const char *v)
+{
+	return parse_rate(v, field_of(r, a->field), field_of(r, a->field2));
+}
+
+static bool set_action(const struct limit_attr *a, struct limit_rule *r, const char *v)
+{
+	for (size_t i = 0; action_names[i].name != NULL; i++) {
+		if (strcasecmp(v, action_names[i].name) == 0) {
+			*(enum limit_action *)field_of(r, a->field) =
+				(enum limit_action)action_names[i].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Replaces a string field when `valid` accepts the value. */
+static bool set_string(struct limit_rule *r, size_t field, const char *v,
+		       bool (*valid)(const char *))
+{
+	char **f = field_of(r, field);
+	if (!valid(v))
+		return false;
+	free(*f);
+	*f = xstrdup(v);
+	return true;
+}
+
+static bool set_text(const struct limit_attr *a, struct limit_rule *r, const char *v)
+{
+	return set_string(r, a->field, v, valid_text);
+}
+
+static bool set_name(const struct limit_attr *a, struct limit_rule *r, const char *v)
+{
+	return set_string(r, a->field, v, valid_name);
+}
+
+static bool set_uint(const struct limit_attr *a, struct limit_rule *r, const char *v)
+{
+	unsigned long long n;
+	if (!conffile_parse_digits(&v, &n) || *v != '\0' || n < a->min || n > a->max)
+		return false;
+	*(unsigned *)field_of(r, a->field) = (unsigned)n;
+	return true;
+}
+
+/* only=authenticated: the one word there is */
+static bool set_authenticated(const struct limit_attr *a, struct limit_rule *r, const char *v)
+{
+	if (strcasecmp(v, "authenticated") != 0)
+		return false;
+	*(bool *)field_of(r, a->field) = true;
+	return true;
+}
+
+static bool set_yes_no(const struct limit_attr *a, struct limit_rule *r, const char *v)
+{
+	bool yes = strcasecmp(v, "yes") == 0;
+	if (!yes && strcasecmp(v, "no") != 0)
+		return false;
+	*(bool *)field_of(r, a->field) = yes;
+	return true;
+}
+
+#define RATE_ERROR                                                               \
+	"expected N/PERIOD, N from 1 to " STR(PCONF_MAX_COUNT) ", PERIOD from 1s "  \
+	"to 30d with unit s, m, h or d (e.g. 100/1h)"
+
+static const struct limit_attr limit_attrs[] = {
+	{ "key", set_key, FIELD(keys), 0, 0, 0,
+	  "expected sasl_username, sender, sender_domain, client_address[/NN] or "
+	  "recipient_domain, or several joined by '+'" },
+	{ "messages", set_rate, FIELD(messages), FIELD(messages_period_ms), 0, 0, RATE_ERROR },
+	{ "recipients", set_rate, FIELD(recipients), FIELD(recipients_period_ms), 0, 0,
+	  RATE_ERROR },
+	{ "action", set_action, FIELD(action), 0, 0, 0,
+	  "expected defer, reject, hold or prepend" },
+	{ "text", set_text, FIELD(text), 0, 0, 0,
+	  "expected 1 to " STR(PCONF_MAX_TEXT) " printable ASCII characters" },
+	{ "only", set_authenticated, FIELD(only_authenticated), 0, 0, 0,
+	  "expected authenticated" },
+	{ "port", set_uint, FIELD(port), 0, 1, 65535, "expected a port from 1 to 65535" },
+	{ "context", set_name, FIELD(context), 0, 0, 0, "expected a policy_context name" },
+	{ "ipv6_prefix", set_uint, FIELD(v6_prefix), 0, 1, 128, "expected 1 to 128" },
+	{ "block", set_yes_no, FIELD(block), 0, 0, 0, "expected yes or no" },
+};
+
+/* The row of an attribute name (n bytes of w), or NULL. */
+static const struct limit_attr *limit_attr_named(const char *w, size_t n)
+{
+	for (size_t i = 0; i < ARRAY_LEN(limit_attrs); i++)
+		if (strlen(limit_attrs[i].name) == n && strncmp(limit_attrs[i].name, w, n) == 0)
+			return &limit_attrs[i];
+	return NULL;
+}
+
+/* One attribute "name=value" of a Limit line: its row, or NULL (why says). */
+static const struct limit_attr *limit_attr(struct limit_rule *r, const char *w, struct buf *why)
 {
 	const char *eq = strchr(w, '=');
 	if (eq == NULL) {
 		buf_printf(why, "expected name=value, not \"%.64s\"", w);
-		return false;
+		return NULL;
 	}
 	size_t n = (size_t)(eq - w);
-	const char *v = eq + 1;
-#define IS(name) (n == strlen(name) && strncmp(w, name, n) == 0)
-	if (IS("key")) {
-		if (r->keys != 0 || !parse_key(v, r)) {
-			buf_puts(why, "key: expected sasl_username, sender, sender_domain, "
-				      "client_address[/NN] or recipient_domain, or several "
-				      "joined by '+'");
-			return false;
-		}
-	} else if (IS("messages") || IS("recipients")) {
-		bool m = IS("messages");
-		if (!parse_rate(v, m ? &r->messages : &r->recipients,
-				m ? &r->messages_period_ms : &r->recipients_period_ms)) {
-			buf_printf(why, "%s: expected N/PERIOD, N from 1 to %d, PERIOD from 1s "
-					"to 30d with unit s, m, h or d (e.g. 100/1h)",
-				   m ? "messages" : "recipients", PCONF_MAX_COUNT);
-			return false;
-		}
-	} else if (IS("action")) {
-		size_t i;
-		for (i = 0; action_names[i].name != NULL; i++)
-			if (strcasecmp(v, action_names[i].name) == 0)
-				break;
-		if (action_names[i].name == NULL) {
-			buf_puts(why, "action: expected defer, reject, hold or prepend");
-			return false;
-		}
-		r->action = (enum limit_action)action_names[i].value;
-		*action_set = true;
-	} else if (IS("text")) {
-		if (!valid_text(v)) {
-			buf_printf(why, "text: expected 1 to %d printable ASCII characters",
-				   PCONF_MAX_TEXT);
-			return false;
-		}
-		free(r->text);
-		r->text = xstrdup(v);
-	} else if (IS("only")) {
-		if (strcasecmp(v, "authenticated") != 0) {
-			buf_puts(why, "only: expected authenticated");
-			return false;
-		}
-		r->only_authenticated = true;
-	} else if (IS("port")) {
-		unsigned long long p;
-		if (!conffile_parse_digits(&v, &p) || *v != '\0' || p < 1 || p > 65535) {
-			buf_puts(why, "port: expected a port from 1 to 65535");
-			return false;
-		}
-		r->port = (unsigned)p;
-	} else if (IS("context")) {
-		if (!valid_name(v)) {
-			buf_puts(why, "context: expected a policy_context name");
-			return false;
-		}
-		free(r->context);
-		r->context = xstrdup(v);
-	} else if (IS("block")) {
-		if (strcasecmp(v, "yes") != 0 && strcasecmp(v, "no") != 0) {
-			buf_puts(why, "block: expected yes or no");
-			return false;
-		}
-		r->block = strcasecmp(v, "yes") == 0;
-	} else if (IS("ipv6_prefix")) {
-		unsigned long long p;
-		if (!conffile_parse_digits(&v, &p) || *v != '\0' || p < 1 || p > 128) {
-			buf_puts(why, "ipv6_prefix: expected 1 to 128");
-			return false;
-		}
-		r->v6_prefix = (unsigned)p;
-	} else {
+	const struct limit_attr *a = limit_attr_named(w, n);
+	if (a == NULL) {
 		buf_printf(why, "unknown attribute \"%.*s\"", n > 64 ? 64 : (int)n, w);
-		return false;
+		return NULL;
 	}
-#undef IS
-	return true;
+	if (!a->set(a, r, eq + 1)) {
+		buf_printf(why, "%s: %s", a->name, a->error);
+		return NULL;
+	}
+	return a;
 }
 
 static bool parse_limit(const char *value, const struct limit_set *set, struct limit_rule *r,
@@ -347,8 +409,13 @@ static bool parse_limit(const char *value, const struct limit_set *set, struct l
 	}
 	if (ok)
 		r->name = xstrdup(w.p);
-	while (ok && next_word(&p, &w, &bad))
-		ok = limit_attr(r, w.p, &action_set, why);
+	while (ok && next_word(&p, &w, &bad)) {
+		const struct limit_attr *a = limit_attr(r, w.p, why);
+		ok = a != NULL;
+		/* the other required attributes show in their fields */
+		if (ok && strcmp(a->name, "action") == 0)
+			action_set = true;
+	}
 	if (ok && bad) {
 		buf_puts(why, "unterminated double quote");
 		ok = false;

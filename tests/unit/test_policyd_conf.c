@@ -134,6 +134,20 @@ static void test_limit_errors(void)
 		{ "Limit x key=recipient_domain+recipient_domain messages=1/1s action=defer\n",
 		  "p.conf:1: Limit: key: expected sasl_username, sender, sender_domain, "
 		  "client_address[/NN] or recipient_domain, or several joined by '+'" },
+		{ "Limit x key=sender messages=1/1s action=defer text=\"\"\n",
+		  "p.conf:1: Limit: text: expected 1 to 200 printable ASCII characters" },
+		{ "Limit x key=sender messages=1/1s action=defer context=a/b\n",
+		  "p.conf:1: Limit: context: expected a policy_context name" },
+		{ "Limit x key=sender messages=1/1s action=defer ipv6_prefix=129\n",
+		  "p.conf:1: Limit: ipv6_prefix: expected 1 to 128" },
+		{ "Limit x key=sender recipients=1/0s action=defer\n",
+		  "p.conf:1: Limit: recipients: expected N/PERIOD, N from 1 to 1000000, PERIOD "
+		  "from 1s to 30d with unit s, m, h or d (e.g. 100/1h)" },
+		{ "Limit x key=sender messages=1/1s action=defer loud\n",
+		  "p.conf:1: Limit: expected name=value, not \"loud\"" },
+		{ "Limit x key=sender key=sasl_username messages=1/1s action=defer\n",
+		  "p.conf:1: Limit: key: expected sasl_username, sender, sender_domain, "
+		  "client_address[/NN] or recipient_domain, or several joined by '+'" },
 		{ "NotifyCommand notify.sh\n", "p.conf: NotifyCommand: expected an absolute path" },
 		{ "SendmailPath sendmail\n", "p.conf: SendmailPath: expected an absolute path" },
 		{ "AdminSocket admin.sock\n", "p.conf: AdminSocket: expected an absolute path" },
