@@ -14,6 +14,9 @@
  * expired ones (TAT in the past: the bucket is full again and equal to a
  * missing key) and, if still full, reports a store error.  Keys are
  * printable ASCII without blanks (ratelimit.c escapes them).
+ *
+ * Each kind of store fills in a table of operations (store_impl.h);
+ * store.c dispatches.
  */
 #ifndef CACHET_STORE_H
 #define CACHET_STORE_H

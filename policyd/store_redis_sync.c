@@ -1,0 +1,407 @@
+/*
+ * The Redis store with blocking hiredis calls, each bounded by the
+ * configured timeout (store.h, store_impl.h).  Counters move in one Lua
+ * script per request that reads every bucket, decides, and writes them
+ * all, using Redis's own clock (TIME), so MX hosts with skewed clocks
+ * still share one limit.  Blocks and the admin commands use single keys;
+ * a block is the value STORE_FOREVER, kept without expiry.
+ *
+ * Also here: the parser of the Redis specs (redis://HOST[:PORT][/DB],
+ * unix:PATH[?db=N]).
+ *
+ * XXX: Redis calls block the event loop for up to StoreTimeout; with a
+ * healthy Redis on the LAN that is well under a millisecond per request.
+ * An unreachable Redis costs one failed connect per STORE_RETRY_SECONDS,
+ * and requests in between get a store error at once.
+ */
+#include "store_impl.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "buf.h"
+#include "compiler.h"
+#include "log.h"
+#include "xalloc.h"
+
+struct redis_sync {
+	struct store base;
+	struct store_redis_spec spec;
+	struct timeval timeout;
+	redisContext *rc;
+	time_t next_try;	/* no connection attempt before this */
+	bool down_logged;
+};
+
+static struct redis_sync *rsync(struct store *s)
+{
+	return (struct redis_sync *)s;
+}
+
+static const char script[] =
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+	"local out, new, ok = {}, {}, true\n"
+	"for i = 1, #KEYS do\n"
+	"  local b = 2 + (i - 1) * 4\n"
+	"  local T, cap, cost = tonumber(ARGV[b]), tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])\n"
+	"  local tat = tonumber(redis.call('GET', KEYS[i]) or '0') or 0\n"
+	"  if tat < now then tat = now end\n"
+	"  new[i] = tat + cost * T\n"
+	"  if new[i] - now <= cap * T then out[i] = 1 else\n"
+	"    out[i] = 0\n"
+	"    if ARGV[b + 3] == '1' then ok = false end\n"
+	"  end\n"
+	"end\n"
+	"local committed = 0\n"
+	"if ARGV[1] == '1' and ok then\n"
+	"  committed = 1\n"
+	"  for i = 1, #KEYS do\n"
+	"    redis.call('SET', KEYS[i], string.format('%.0f', new[i]), 'PX',\n"
+	"               math.floor((new[i] - now) / 1000) + 1000)\n"
+	"  end\n"
+	"end\n"
+	"out[#KEYS + 1] = committed\n"
+	"return out\n";
+
+static void redis_drop(struct redis_sync *r, const char *why)
+{
+	if (!r->down_logged)
+		log_msg(LOG_ERR, NULL, "Redis %s:%d: %s; rate limits use OnStoreError until it is back",
+			r->spec.path != NULL ? r->spec.path : r->spec.host, r->spec.port, why);
+	r->down_logged = true;
+	if (r->rc != NULL)
+		redisFree(r->rc);
+	r->rc = NULL;
+	r->next_try = time(NULL) + STORE_RETRY_SECONDS;
+}
+
+static bool redis_connect(struct redis_sync *r)
+{
+	if (r->rc != NULL)
+		return true;
+	if (time(NULL) < r->next_try)
+		return false;
+	r->rc = r->spec.path != NULL
+			? redisConnectUnixWithTimeout(r->spec.path, r->timeout)
+			: redisConnectWithTimeout(r->spec.host, r->spec.port, r->timeout);
+	if (r->rc == NULL || r->rc->err) {
+		redis_drop(r, r->rc != NULL ? r->rc->errstr : "cannot connect");
+		return false;
+	}
+	redisSetTimeout(r->rc, r->timeout);
+	if (r->spec.db != 0) {
+		redisReply *reply = redisCommand(r->rc, "SELECT %d", r->spec.db);
+		bool ok = reply != NULL && reply->type == REDIS_REPLY_STATUS;
+		if (reply != NULL)
+			freeReplyObject(reply);
+		if (!ok) {
+			redis_drop(r, "SELECT failed");
+			return false;
+		}
+	}
+	if (r->down_logged)
+		log_msg(LOG_NOTICE, NULL, "Redis %s:%d: connected again",
+			r->spec.path != NULL ? r->spec.path : r->spec.host, r->spec.port);
+	r->down_logged = false;
+	return true;
+}
+
+static int redis_apply(struct store *s, struct bucket *b, size_t n, bool commit,
+		       bool *committed_r)
+{
+	struct redis_sync *rs = rsync(s);
+	/* EVAL script numkeys keys... commit (T cap cost hard)... */
+	size_t argc = 3 + n + 1 + 4 * n;
+	const char **argv = xcalloc(argc, sizeof(*argv));
+	size_t *argvlen = xcalloc(argc, sizeof(*argvlen));
+	char (*nums)[24] = xcalloc(4 * n + 1, sizeof(*nums));
+	size_t k = 0, m = 0;
+	argv[k++] = "EVAL";
+	argv[k++] = script;
+	snprintf(nums[m], sizeof(nums[m]), "%zu", n);
+	argv[k++] = nums[m++];
+	for (size_t i = 0; i < n; i++)
+		argv[k++] = b[i].key;
+	argv[k++] = commit ? "1" : "0";
+	for (size_t i = 0; i < n; i++) {
+		snprintf(nums[m], sizeof(nums[m]), "%lld", (long long)b[i].interval_us);
+		argv[k++] = nums[m++];
+		snprintf(nums[m], sizeof(nums[m]), "%lld", (long long)b[i].capacity);
+		argv[k++] = nums[m++];
+		snprintf(nums[m], sizeof(nums[m]), "%lld", (long long)b[i].cost);
+		argv[k++] = nums[m++];
+		argv[k++] = b[i].hard ? "1" : "0";
+	}
+	ASSERT(k == argc);
+	for (size_t i = 0; i < argc; i++)
+		argvlen[i] = strlen(argv[i]);
+	int rv = -1;
+	if (redis_connect(rs)) {
+		redisReply *r = redisCommandArgv(rs->rc, (int)argc, argv, argvlen);
+		if (r == NULL) {
+			redis_drop(rs, rs->rc->errstr[0] != '\0' ? rs->rc->errstr : "no reply");
+		} else if (r->type != REDIS_REPLY_ARRAY || r->elements != n + 1) {
+			log_msg(LOG_ERR, NULL, "Redis: unexpected reply to the rate-limit script%s%s",
+				r->type == REDIS_REPLY_ERROR ? ": " : "",
+				r->type == REDIS_REPLY_ERROR ? r->str : "");
+		} else {
+			for (size_t i = 0; i < n; i++)
+				b[i].fits_r = r->element[i]->type == REDIS_REPLY_INTEGER &&
+					      r->element[i]->integer == 1;
+			*committed_r = r->element[n]->type == REDIS_REPLY_INTEGER &&
+				       r->element[n]->integer == 1;
+			rv = 0;
+		}
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	free(nums);
+	free(argvlen);
+	free(argv);
+	return rv;
+}
+
+static redisReply *redis_cmd(struct redis_sync *r, const char *what, int argc,
+			     const char **argv)
+{
+	if (!redis_connect(r)) {
+		if (r->rc == NULL && !r->down_logged)
+			log_msg(LOG_ERR, NULL, "Redis: cannot connect (%s)", what);
+		return NULL;
+	}
+	size_t len[8];
+	ASSERT(argc <= 8);
+	for (int i = 0; i < argc; i++)
+		len[i] = strlen(argv[i]);
+	redisReply *reply = redisCommandArgv(r->rc, argc, argv, len);
+	if (reply == NULL) {
+		redis_drop(r, r->rc->errstr[0] != '\0' ? r->rc->errstr : "no reply");
+		return NULL;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_msg(LOG_ERR, NULL, "Redis %s: %s", what, reply->str);
+		freeReplyObject(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+static int64_t parse_value(const char *p)
+{
+	long long v = strtoll(p, NULL, 10);
+	return v > 0 ? (int64_t)v : 0;
+}
+
+static int redis_get(struct store *s, const char *key, int64_t *value_r)
+{
+	const char *argv[] = { "GET", key };
+	redisReply *r = redis_cmd(rsync(s), "GET", 2, argv);
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_STRING)
+		*value_r = parse_value(r->str);
+	freeReplyObject(r);
+	return 0;
+}
+
+static int redis_set(struct store *s, const char *key, int64_t value)
+{
+	/* only blocks are set this way; counters move in the script */
+	char num[24];
+	snprintf(num, sizeof(num), "%lld", (long long)value);
+	const char *argv[] = { "SET", key, num };
+	redisReply *r = redis_cmd(rsync(s), "SET", 3, argv);
+	if (r == NULL)
+		return -1;
+	freeReplyObject(r);
+	return 0;
+}
+
+static int redis_del(struct store *s, const char *key, bool *deleted_r)
+{
+	const char *argv[] = { "DEL", key };
+	redisReply *r = redis_cmd(rsync(s), "DEL", 2, argv);
+	if (r == NULL)
+		return -1;
+	*deleted_r = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+	freeReplyObject(r);
+	return 0;
+}
+
+static int redis_now(struct redis_sync *rs, int64_t *now_r)
+{
+	const char *argv[] = { "TIME" };
+	redisReply *r = redis_cmd(rs, "TIME", 1, argv);
+	if (r == NULL)
+		return -1;
+	bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		  r->element[0]->type == REDIS_REPLY_STRING &&
+		  r->element[1]->type == REDIS_REPLY_STRING;
+	if (ok)
+		*now_r = parse_value(r->element[0]->str) * 1000000 + parse_value(r->element[1]->str);
+	freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* SCAN with MATCH prefix*, then GET each key (admin use: not hot). */
+static int redis_scan(struct store *s, const char *prefix, size_t max,
+		      void (*fn)(void *arg, const char *key, int64_t value), void *arg,
+		      int64_t *now_r, bool *truncated_r)
+{
+	struct redis_sync *rs = rsync(s);
+	struct buf pat;
+	char cursor[32] = "0";
+	size_t seen = 0;
+	int rv = 0;
+	if (redis_now(rs, now_r) < 0)
+		return -1;
+	buf_init(&pat, 0);
+	/* keys are escaped (ratelimit.c): no glob characters in the prefix */
+	buf_printf(&pat, "%s*", prefix);
+	do {
+		const char *argv[] = { "SCAN", cursor, "MATCH", pat.p, "COUNT", "1000" };
+		redisReply *r = redis_cmd(rs, "SCAN", 6, argv);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			if (r != NULL)
+				freeReplyObject(r);
+			rv = -1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		for (size_t i = 0; i < r->element[1]->elements; i++) {
+			redisReply *k = r->element[1]->element[i];
+			int64_t v = 0;
+			if (k->type != REDIS_REPLY_STRING)
+				continue;
+			if (seen >= max) {
+				*truncated_r = true;
+				continue;
+			}
+			if (redis_get(s, k->str, &v) < 0) {
+				rv = -1;
+				break;
+			}
+			if (v > 0) {
+				fn(arg, k->str, v);
+				seen++;
+			}
+		}
+		freeReplyObject(r);
+	} while (rv == 0 && strcmp(cursor, "0") != 0);
+	buf_free(&pat);
+	return rv;
+}
+
+static void redis_close(struct store *s)
+{
+	struct redis_sync *rs = rsync(s);
+	if (rs->rc != NULL)
+		redisFree(rs->rc);
+	store_redis_spec_free(&rs->spec);
+	free(rs);
+}
+
+static const struct store_ops redis_sync_ops = {
+	.name = "redis",
+	.apply = redis_apply,
+	.get = redis_get,
+	.set = redis_set,
+	.del = redis_del,
+	.scan = redis_scan,
+	.close = redis_close,
+};
+
+static bool parse_db(const char *p, int *db_r)
+{
+	char *end;
+	errno = 0;
+	unsigned long db = strtoul(p, &end, 10);
+	if (errno != 0 || *end != '\0' || end == p || db > 65535)
+		return false;
+	*db_r = (int)db;
+	return true;
+}
+
+/* unix:PATH[?db=N] */
+static bool parse_unix(struct store_redis_spec *r, const char *spec)
+{
+	const char *q = strstr(spec, "?db=");
+	size_t len = q != NULL ? (size_t)(q - spec - 5) : strlen(spec + 5);
+	if (len == 0 || spec[5] != '/')
+		return false;
+	r->path = xstrndup(spec + 5, len);
+	return q == NULL || parse_db(q + 4, &r->db);
+}
+
+/* redis://HOST[:PORT][/DB] */
+static bool parse_url(struct store_redis_spec *r, const char *spec)
+{
+	const char *h = spec + 8;
+	size_t hlen = strcspn(h, ":/");
+	if (hlen == 0)
+		return false;
+	r->host = xstrndup(h, hlen);
+	r->port = 6379;
+	const char *p = h + hlen;
+	if (*p == ':') {
+		char *end;
+		errno = 0;
+		unsigned long port = strtoul(p + 1, &end, 10);
+		if (errno != 0 || end == p + 1 || port < 1 || port > 65535)
+			return false;
+		r->port = (int)port;
+		p = end;
+	}
+	if (*p == '/' && p[1] != '\0')
+		return parse_db(p + 1, &r->db);
+	return *p == '\0' || strcmp(p, "/") == 0;
+}
+
+bool store_redis_spec_parse(struct store_redis_spec *r, const char *spec, char **error_r)
+{
+	bool ok = false;
+	memset(r, 0, sizeof(*r));
+	if (strncmp(spec, "unix:", 5) == 0)
+		ok = parse_unix(r, spec);
+	else if (strncmp(spec, "redis://", 8) == 0)
+		ok = parse_url(r, spec);
+	if (ok)
+		return true;
+	store_redis_spec_free(r);
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b, "RateLimitStore: cannot parse \"%.200s\" (expected memory, "
+		       "redis://HOST[:PORT][/DB] or unix:PATH[?db=N])", spec);
+	*error_r = buf_steal(&b);
+	return false;
+}
+
+void store_redis_spec_free(struct store_redis_spec *r)
+{
+	free(r->host);
+	free(r->path);
+	r->host = NULL;
+	r->path = NULL;
+}
+
+struct store *store_redis_sync_new(const char *spec, unsigned timeout_ms, char **error_r)
+{
+	struct redis_sync *rs = xcalloc(1, sizeof(*rs));
+	if (!store_redis_spec_parse(&rs->spec, spec, error_r)) {
+		free(rs);
+		return NULL;
+	}
+	rs->base.ops = &redis_sync_ops;
+	rs->base.now_us = store_real_now_us;
+	rs->timeout.tv_sec = timeout_ms / 1000;
+	rs->timeout.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+	return &rs->base;
+}
