@@ -91,7 +91,8 @@ static int admin_remote(int fd, const char *path, const char *line)
 static int admin_local(const struct pconf *c, const char *line)
 {
 	char *error = NULL;
-	struct store *s = store_open(c->store, c->store_timeout_ms, c->max_entries, &error);
+	/* no event loop here: a Redis store with blocking calls (store_redis_sync.c) */
+	struct store *s = store_open(c->store, c->store_timeout_ms, c->max_entries, NULL, &error);
 	if (s == NULL) {
 		fprintf(stderr, "cachet-policyd: %s\n", error);
 		free(error);

@@ -5,7 +5,9 @@
  * would cost Postfix a one-second retry), so a connection lives until the
  * peer closes it, stays idle longer than POLICYD_IDLE_SECONDS, or sends
  * something we cannot parse (then it is closed with a log line: a reply to
- * a request we did not understand could be misread).
+ * a request we did not understand could be misread).  A request whose
+ * decision waits for Redis holds up only its own connection (the next
+ * requests on it wait, so replies keep their order), never the loop.
  *
  *	cachet-policyd [-c FILE] [-f] [-n] [-V] | -h | --help
  *	cachet-policyd [-c FILE] list | reset KEY | block USER | unblock USER
@@ -74,8 +76,12 @@ struct conn {
 	struct bufferevent *bev;
 	struct proto_req req;
 	struct rl_conn rl;
+	struct buf out;			/* the reply being decided */
+	bool waiting;			/* for the store: the next request waits */
 	char peer[INET6_ADDRSTRLEN + 8];
 };
+
+static void save_state(struct server *srv);
 
 static void conn_close(struct conn *c)
 {
@@ -86,8 +92,10 @@ static void conn_close(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	c->srv->n_conns--;
+	ratelimit_cancel(&c->rl);
 	bufferevent_free(c->bev);
 	proto_req_reset(&c->req);
+	buf_free(&c->out);
 	free(c);
 }
 
@@ -97,12 +105,40 @@ static void conn_fail(struct conn *c, const char *why)
 	conn_close(c);
 }
 
-/* Answers every complete request in the input; false if c was closed. */
+static void conn_reply(struct conn *c)
+{
+	if (c->out.overflow) {
+		buf_reset(&c->out);
+		buf_puts(&c->out, "action=DUNNO\n\n");
+	}
+	bufferevent_write(c->bev, c->out.p, c->out.len);
+	buf_free(&c->out);
+	proto_req_reset(&c->req);
+}
+
+static bool conn_serve(struct conn *c);
+
+/* The store answered: reply, then go on with what the client sent meanwhile. */
+static void on_decided(void *arg)
+{
+	struct conn *c = arg;
+	c->waiting = false;
+	conn_reply(c);
+	bufferevent_enable(c->bev, EV_READ);
+	conn_serve(c);
+}
+
+/*
+ * Answers every complete request in the input, in order; false if c was
+ * closed.  While a request waits for the store, the next ones stay in the
+ * input (and reading pauses), so replies go out in request order: Postfix
+ * may send the next request before the reply to the last one.
+ */
 static bool conn_serve(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	char line[PROTO_MAX_LINE + 2];
-	for (;;) {
+	while (!c->waiting) {
 		size_t eol_len = 0;
 		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
 		if (p.pos < 0) {
@@ -126,18 +162,17 @@ static bool conn_serve(struct conn *c)
 			return false;
 		}
 		if (res == PROTO_DONE) {
-			struct buf out;
-			buf_init(&out, POLICYD_MAX_REPLY);
-			ratelimit_decide(&c->srv->rl, &c->rl, &c->req, &out);
-			if (out.overflow) {
-				buf_reset(&out);
-				buf_puts(&out, "action=DUNNO\n\n");
+			buf_init(&c->out, POLICYD_MAX_REPLY);
+			if (ratelimit_decide(&c->srv->rl, &c->rl, &c->req, &c->out, on_decided, c) ==
+			    RL_PENDING) {
+				c->waiting = true;
+				bufferevent_disable(c->bev, EV_READ);
+				return true;
 			}
-			bufferevent_write(c->bev, out.p, out.len);
-			buf_free(&out);
-			proto_req_reset(&c->req);
+			conn_reply(c);
 		}
 	}
+	return true;
 }
 
 static void on_read(struct bufferevent *bev UNUSED, void *arg)
@@ -207,6 +242,19 @@ static void admin_event(struct bufferevent *bev, short what UNUSED, void *arg UN
 	bufferevent_free(bev);
 }
 
+/*
+ * The AdminSocket serves the memory store.  With Redis the command line
+ * talks to Redis itself; here the commands would block the event loop.
+ */
+static int admin_socket_exec(struct server *srv, const char *line, struct buf *out)
+{
+	if (store_is_memory(srv->store))
+		return admin_exec(srv->store, srv->conf, line, out);
+	buf_printf(out, "error: RateLimitStore is %s: run the command as cachet-policyd [-c FILE] "
+			"%.100s (it talks to Redis directly)\n", srv->conf->store, line);
+	return ADMIN_FAIL;
+}
+
 static void admin_read(struct bufferevent *bev, void *arg)
 {
 	struct server *srv = arg;
@@ -227,15 +275,15 @@ static void admin_read(struct bufferevent *bev, void *arg)
 			line[p.pos - 1] = '\0';
 		struct buf res;
 		buf_init(&res, 0);
-		int rc = admin_exec(srv->store, srv->conf, line, &res);
+		int rc = admin_socket_exec(srv, line, &res);
 		buf_printf(&out, "%d\n", rc);
 		buf_append(&out, res.p, res.len);
 		buf_free(&res);
 		log_msg(rc == ADMIN_OK ? LOG_INFO : LOG_WARNING, NULL, "admin: %.100s: %s", line,
 			rc == ADMIN_OK ? "done" : "failed");
 		/* blocks and resets should survive a crash, not wait for the timer */
-		if (rc == ADMIN_OK && strcmp(line, "list") != 0 && srv->conf->state_file != NULL)
-			store_save(srv->store, srv->conf->state_file);
+		if (rc == ADMIN_OK && strcmp(line, "list") != 0)
+			save_state(srv);
 	}
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_setcb(bev, NULL, admin_done, admin_event, srv);
@@ -367,10 +415,10 @@ static int listen_on(struct server *srv)
 	return 0;
 }
 
-static struct store *open_store(const struct pconf *c)
+static struct store *open_store(const struct pconf *c, struct event_base *base)
 {
 	char *error = NULL;
-	struct store *s = store_open(c->store, c->store_timeout_ms, c->max_entries, &error);
+	struct store *s = store_open(c->store, c->store_timeout_ms, c->max_entries, base, &error);
 	if (s == NULL) {
 		log_msg(LOG_ERR, NULL, "%s: %s", c->path, error);
 		free(error);
@@ -417,15 +465,16 @@ static void on_hup(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 	}
 	if (strcmp(c->store, srv->conf->store) != 0 ||
 	    c->store_timeout_ms != srv->conf->store_timeout_ms) {
-		struct store *s = open_store(c);
+		struct store *s = open_store(c, srv->base), *old = srv->store;
 		if (s == NULL) {
 			pconf_free(&c);
 			return;
 		}
 		save_state(srv);
-		store_close(&srv->store);
+		/* swapped first: requests the old store answers now go on with the new */
 		srv->store = s;
 		srv->rl.store = s;
+		store_close(&old);
 	}
 	if (strcmp(c->socket, srv->conf->socket) != 0)
 		log_msg(LOG_WARNING, NULL, "reload: Socket changes need a restart");
@@ -475,13 +524,12 @@ static int write_pid(const char *path)
 
 static int serve(struct server *srv, bool foreground)
 {
-	if (!foreground && daemon(0, 0) < 0) {
+	if (!foreground && (daemon(0, 0) < 0 || event_reinit(srv->base) < 0)) {
 		log_msg(LOG_ERR, NULL, "daemon: %s", strerror(errno));
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	srv->base = event_base_new();
-	if (srv->base == NULL || listen_on(srv) < 0 || admin_listen(srv) < 0)
+	if (listen_on(srv) < 0 || admin_listen(srv) < 0)
 		return 1;
 	if (srv->conf->pid_file != NULL && write_pid(srv->conf->pid_file) < 0)
 		return 1;
@@ -521,7 +569,6 @@ static int serve(struct server *srv, bool foreground)
 		unlink(path);
 	if (srv->conf->pid_file != NULL)
 		unlink(srv->conf->pid_file);
-	event_base_free(srv->base);
 	return 0;
 }
 
@@ -578,7 +625,14 @@ int main(int argc, char **argv)
 	if (!foreground && !check_only)
 		log_open("cachet-policyd", !srv.conf->syslog, srv.conf->syslog_facility);
 	log_set_level(srv.conf->log_debug ? LOG_DEBUG : LOG_INFO);
-	srv.store = open_store(srv.conf);
+	/* before daemon() (serve() reinitialises it in the child): the store needs it */
+	srv.base = event_base_new();
+	if (srv.base == NULL) {
+		log_msg(LOG_ERR, NULL, "event_base_new failed");
+		pconf_free(&srv.conf);
+		return 1;
+	}
+	srv.store = open_store(srv.conf, srv.base);
 	int rc = 1;
 	if (srv.store != NULL && check_only) {
 		printf("%s: configuration OK (%zu limit rules)\n", srv.config_path,
@@ -588,6 +642,7 @@ int main(int argc, char **argv)
 		rc = serve(&srv, foreground);
 	}
 	store_close(&srv.store);
+	event_base_free(srv.base);
 	pconf_free(&srv.conf);
 	return rc;
 }

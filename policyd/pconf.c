@@ -578,12 +578,22 @@ struct pconf *pconf_parse(const char *name, const char *text, size_t len, char *
 	return finish(conffile_parse(&schema, name, text, len, error_r), name, error_r);
 }
 
+struct pconf *pconf_ref(struct pconf *c)
+{
+	c->refs++;
+	return c;
+}
+
 void pconf_free(struct pconf **cp)
 {
 	struct pconf *c = *cp;
 	*cp = NULL;
 	if (c == NULL)
 		return;
+	if (c->refs > 0) {
+		c->refs--;
+		return;
+	}
 	conffile_drop(&schema, c);
 	free(c->path);
 	free(c);

@@ -80,6 +80,7 @@ struct word_list {
 };
 
 struct pconf {
+	unsigned refs;			/* references beyond the first (pconf_ref) */
 	char *path;			/* the file it was loaded from */
 	char *socket;			/* Socket: inet:PORT@ADDR or unix:PATH */
 	unsigned socket_mode;		/* SocketMode */
@@ -108,6 +109,12 @@ struct pconf {
 /* Returns NULL and *error_r ("FILE:LINE: KEY: ...", free() it) on error. */
 struct pconf *pconf_load(const char *path, char **error_r);
 struct pconf *pconf_parse(const char *name, const char *text, size_t len, char **error_r);
+/*
+ * One more reference to c (a decision that waits for the store keeps the
+ * rules it points into, even when a reload swaps the configuration).
+ */
+struct pconf *pconf_ref(struct pconf *c);
+/* Drops a reference; the last one frees c.  Sets *c to NULL. */
 void pconf_free(struct pconf **c);
 
 bool word_list_has(const struct word_list *l, const char *word);

@@ -109,12 +109,12 @@ bool ratelimit_block_key(const char *user, struct buf *out)
 	return !out->overflow;
 }
 
-void ratelimit_init(struct ratelimit *rl, const struct pconf *conf, struct store *store)
+void ratelimit_init(struct ratelimit *rl, struct pconf *conf, struct store *store)
 {
 	char *error = NULL;
 	rl->conf = conf;
 	rl->store = store;
-	rl->logged = store_open("memory", 0, 100000, &error);
+	rl->logged = store_open("memory", 0, 100000, NULL, &error);
 	ASSERT(rl->logged != NULL);
 }
 
@@ -189,8 +189,10 @@ static void log_trip(struct ratelimit *rl, const struct bucket *b, const struct 
 				  ? rule->messages_period_ms
 				  : rule->recipients_period_ms;
 	struct bucket once = { b->key, (int64_t)period * 1000, 1, 1, true, false };
-	bool first = false;
-	store_apply(rl->logged, &once, 1, true, &first);
+	struct store_call call = { .b = &once, .n = 1, .commit = true };
+	int rc = store_apply(rl->logged, &call);
+	ASSERT(rc != STORE_PENDING);	/* a memory store */
+	bool first = rc == 0 && call.committed_r;
 	if (first && rl->on_trip != NULL)
 		rl->on_trip(rl->trip_arg, rule, b->key, r);
 	if (rule->block && proto_get(r, PA_SASL_USERNAME)[0] != '\0') {
@@ -242,22 +244,12 @@ static enum stage stage_of(const struct proto_req *r)
 	return ST_OTHER;
 }
 
-/* A blocked SASL user: true and the reply appended. */
-static bool blocked(struct ratelimit *rl, const struct proto_req *r, struct buf *out)
+static void reply_blocked(struct buf *out, const struct proto_req *r)
 {
-	struct buf k;
-	int64_t v = 0;
-	buf_init(&k, STORE_MAX_KEY);
-	bool yes = ratelimit_block_key(proto_get(r, PA_SASL_USERNAME), &k) &&
-		   store_get(rl->store, k.p, &v) == 0 && v != 0;
-	buf_free(&k);
-	if (yes) {
-		const char *qid = proto_get(r, PA_QUEUE_ID);
-		log_msg(LOG_INFO, qid[0] != '\0' ? qid : NULL, "blocked SASL user %.100s refused",
-			proto_get(r, PA_SASL_USERNAME));
-		buf_puts(out, "action=REJECT 5.7.1 " RATELIMIT_BLOCK_TEXT "\n\n");
-	}
-	return yes;
+	const char *qid = proto_get(r, PA_QUEUE_ID);
+	log_msg(LOG_INFO, qid[0] != '\0' ? qid : NULL, "blocked SASL user %.100s refused",
+		proto_get(r, PA_SASL_USERNAME));
+	buf_puts(out, "action=REJECT 5.7.1 " RATELIMIT_BLOCK_TEXT "\n\n");
 }
 
 /* recipient_domain: was the recipient's domain counted in this transaction? */
@@ -326,20 +318,6 @@ static const struct limit_rule *worst_of(const struct plan *p, size_t *worst_r)
 	return worst;
 }
 
-/* Applies one plan; -1 on a store error (reply written). */
-static int run_plan(struct ratelimit *rl, struct plan *p, bool commit, bool *committed_r,
-		    struct buf *out)
-{
-	if (store_apply(rl->store, p->b, p->n, commit, committed_r) == 0)
-		return 0;
-	if (rl->conf->on_store_error == SE_DEFER)
-		buf_puts(out, "action=DEFER_IF_PERMIT 4.7.1 Rate limit service "
-			      "temporarily unavailable\n\n");
-	else
-		buf_puts(out, "action=DUNNO\n\n");
-	return -1;
-}
-
 static void plan_done(struct plan **p)
 {
 	plan_free(*p);
@@ -347,69 +325,200 @@ static void plan_done(struct plan **p)
 	*p = NULL;
 }
 
-void ratelimit_decide(struct ratelimit *rl, struct rl_conn *conn, const struct proto_req *r,
-		      struct buf *out)
+/*
+ * A decision waiting for the store.  Steps: MAIN, the block and the rules
+ * that count now (one store call); RD, at RCPT, the recipient_domain
+ * rules (one more).  The job holds a reference to the configuration its
+ * plans point into, as a reload may swap rl->conf meanwhile.
+ */
+enum step { STEP_MAIN, STEP_RD };
+
+/* the job is over: beyond store_apply's 0, -1 and STORE_PENDING */
+#define JOB_OVER 2
+
+struct rl_job {
+	struct ratelimit *rl;
+	struct rl_conn *conn;
+	const struct proto_req *r;
+	struct buf *out;
+	struct pconf *conf;
+	enum stage st;
+	enum step step;
+	bool nothing_to_count;		/* no rules, or counted already: only the block */
+	struct plan p;
+	struct plan *q;			/* RD's, or NULL */
+	const struct limit_rule *worst;	/* MAIN's strongest refusal, or NULL */
+	size_t worst_i;
+	struct buf gate;		/* the user's block key */
+	struct store_call call;
+	void (*done)(void *arg);
+	void *arg;
+};
+
+static void job_free(struct rl_job *j)
 {
-	const struct pconf *c = rl->conf;
-	enum stage st = stage_of(r);
-	const char *instance = proto_get(r, PA_INSTANCE);
-	if (st == ST_OTHER || allowed(c, r)) {
-		buf_puts(out, "action=DUNNO\n\n");
-		return;
+	plan_free(&j->p);
+	if (j->q != NULL)
+		plan_done(&j->q);
+	buf_free(&j->gate);
+	pconf_free(&j->conf);
+	free(j);
+}
+
+static void on_store(struct store_call *call, int rc);
+
+/* One store call for a plan; store_apply's result. */
+static int job_apply(struct rl_job *j, struct plan *p, bool commit, const char *gate)
+{
+	struct store_call *call = &j->call;
+	memset(call, 0, sizeof(*call));
+	call->b = p->b;
+	call->n = p->n;
+	call->commit = commit;
+	call->gate = gate;
+	call->done = on_store;
+	call->arg = j;
+	return store_apply(j->rl->store, call);
+}
+
+static int finish(struct rl_job *j, const struct limit_rule *rule, const struct bucket *b)
+{
+	if (rule == NULL) {
+		buf_puts(j->out, "action=DUNNO\n\n");
+		return JOB_OVER;
 	}
-	if (blocked(rl, r, out))
-		return;
-	if (c->limits == NULL ||
-	    (st == ST_COUNT && instance[0] != '\0' && strcmp(conn->counted, instance) == 0)) {
-		buf_puts(out, "action=DUNNO\n\n");
-		return;
+	log_trip(j->rl, b, rule, j->r);
+	reply_action(j->out, rule);
+	return JOB_OVER;
+}
+
+static int store_error(struct rl_job *j)
+{
+	if (j->step == STEP_MAIN && j->nothing_to_count)
+		buf_puts(j->out, "action=DUNNO\n\n");	/* a block we cannot read is none */
+	else if (j->conf->on_store_error == SE_DEFER)
+		buf_puts(j->out, "action=DEFER_IF_PERMIT 4.7.1 Rate limit service "
+				 "temporarily unavailable\n\n");
+	else
+		buf_puts(j->out, "action=DUNNO\n\n");
+	return JOB_OVER;
+}
+
+/* MAIN answered: the block, the counted instance, then RD or the reply. */
+static int main_answered(struct rl_job *j)
+{
+	const char *instance = proto_get(j->r, PA_INSTANCE);
+	if (j->call.gated_r) {
+		reply_blocked(j->out, j->r);
+		return JOB_OVER;
 	}
-	struct plan *p = xcalloc(1, sizeof(*p));
-	plan_rules(p, c, conn, r, st, false);
-	bool committed = false;
-	if (run_plan(rl, p, st == ST_COUNT, &committed, out) < 0) {
-		plan_done(&p);
-		return;
+	if (j->nothing_to_count) {
+		buf_puts(j->out, "action=DUNNO\n\n");
+		return JOB_OVER;
 	}
-	size_t worst_i = 0;
-	const struct limit_rule *worst = worst_of(p, &worst_i);
-	if (committed && instance[0] != '\0') {
+	j->worst = worst_of(&j->p, &j->worst_i);
+	if (j->call.committed_r && instance[0] != '\0') {
 		size_t len = strlen(instance);
 		if (len > RATELIMIT_MAX_INSTANCE)
 			len = RATELIMIT_MAX_INSTANCE;
-		memcpy(conn->counted, instance, len);
-		conn->counted[len] = '\0';
+		memcpy(j->conn->counted, instance, len);
+		j->conn->counted[len] = '\0';
 	}
 	/* recipient_domain rules count at RCPT, unless another rule refused */
-	struct plan *q = NULL;
-	if (st == ST_RCPT && (worst == NULL || worst->action < LA_DEFER)) {
-		q = xcalloc(1, sizeof(*q));
-		plan_rules(q, c, conn, r, st, true);
-		if (run_plan(rl, q, true, &committed, out) < 0) {
-			plan_done(&q);
-			plan_done(&p);
-			return;
-		}
-		if (committed)
-			rd_remember(conn, r);
-		size_t qi = 0;
-		const struct limit_rule *qw = worst_of(q, &qi);
-		if (qw != NULL && (worst == NULL || qw->action > worst->action)) {
-			worst = qw;
-			log_trip(rl, &q->b[qi], worst, r);
-			reply_action(out, worst);
-			plan_done(&q);
-			plan_done(&p);
-			return;
-		}
+	if (j->st == ST_RCPT && (j->worst == NULL || j->worst->action < LA_DEFER)) {
+		j->q = xcalloc(1, sizeof(*j->q));
+		plan_rules(j->q, j->conf, j->conn, j->r, j->st, true);
+		j->step = STEP_RD;
+		return job_apply(j, j->q, true, NULL);
 	}
-	if (worst != NULL) {
-		log_trip(rl, &p->b[worst_i], worst, r);
-		reply_action(out, worst);
-	} else {
+	return finish(j, j->worst, j->worst != NULL ? &j->p.b[j->worst_i] : NULL);
+}
+
+/* RD answered: the stronger of the two refusals, if any. */
+static int rd_answered(struct rl_job *j)
+{
+	size_t qi = 0;
+	if (j->call.committed_r)
+		rd_remember(j->conn, j->r);
+	const struct limit_rule *qw = worst_of(j->q, &qi);
+	if (qw != NULL && (j->worst == NULL || qw->action > j->worst->action))
+		return finish(j, qw, &j->q->b[qi]);
+	return finish(j, j->worst, j->worst != NULL ? &j->p.b[j->worst_i] : NULL);
+}
+
+/* Goes on from a store result as far as it can: STORE_PENDING or JOB_OVER. */
+static int job_run(struct rl_job *j, int rc)
+{
+	while (rc != STORE_PENDING && rc != JOB_OVER) {
+		if (rc < 0)
+			rc = store_error(j);
+		else if (j->step == STEP_MAIN)
+			rc = main_answered(j);
+		else
+			rc = rd_answered(j);
+	}
+	return rc;
+}
+
+static void on_store(struct store_call *call, int rc)
+{
+	struct rl_job *j = call->arg;
+	if (job_run(j, rc) == STORE_PENDING)
+		return;
+	void (*done)(void *arg) = j->done;
+	void *arg = j->arg;
+	j->conn->job = NULL;
+	job_free(j);
+	done(arg);
+}
+
+static struct rl_job *job_new(struct ratelimit *rl, struct rl_conn *conn,
+			      const struct proto_req *r, struct buf *out, enum stage st)
+{
+	struct rl_job *j = xcalloc(1, sizeof(*j));
+	const char *instance = proto_get(r, PA_INSTANCE);
+	j->rl = rl;
+	j->conn = conn;
+	j->r = r;
+	j->out = out;
+	j->conf = pconf_ref(rl->conf);
+	j->st = st;
+	j->step = STEP_MAIN;
+	j->nothing_to_count = j->conf->limits == NULL ||
+		(st == ST_COUNT && instance[0] != '\0' && strcmp(conn->counted, instance) == 0);
+	if (!j->nothing_to_count)
+		plan_rules(&j->p, j->conf, conn, r, st, false);
+	buf_init(&j->gate, STORE_MAX_KEY);
+	return j;
+}
+
+int ratelimit_decide(struct ratelimit *rl, struct rl_conn *conn, const struct proto_req *r,
+		     struct buf *out, void (*done)(void *arg), void *arg)
+{
+	enum stage st = stage_of(r);
+	ASSERT(conn->job == NULL);
+	if (st == ST_OTHER || allowed(rl->conf, r)) {
 		buf_puts(out, "action=DUNNO\n\n");
+		return RL_DONE;
 	}
-	if (q != NULL)
-		plan_done(&q);
-	plan_done(&p);
+	struct rl_job *j = job_new(rl, conn, r, out, st);
+	j->done = done;
+	j->arg = arg;
+	bool user = ratelimit_block_key(proto_get(r, PA_SASL_USERNAME), &j->gate);
+	int rc = job_run(j, job_apply(j, &j->p, st == ST_COUNT, user ? j->gate.p : NULL));
+	if (rc == STORE_PENDING) {
+		conn->job = j;
+		return RL_PENDING;
+	}
+	job_free(j);
+	return RL_DONE;
+}
+
+void ratelimit_cancel(struct rl_conn *conn)
+{
+	if (conn->job == NULL)
+		return;
+	store_cancel(&conn->job->call);
+	job_free(conn->job);
+	conn->job = NULL;
 }

@@ -41,6 +41,17 @@
  * Replies: DEFER_IF_PERMIT 4.7.1 TEXT, REJECT 5.7.1 TEXT, HOLD TEXT,
  * PREPEND X-Cachet-Rate-Limit: NAME, and otherwise DUNNO, never OK (OK
  * would skip the restrictions after check_policy_service).
+ *
+ * Asking the store: one store_apply() per request (the block and every
+ * counter of the rules that count now, in one step), and one more at RCPT
+ * for the recipient_domain rules.  With Redis in the daemon these answer
+ * later: the decision then waits (RL_PENDING) and finishes from the event
+ * loop.  Requests that need no store answer are decided at once: other
+ * protocol states, the allow lists, and a request with no counter to
+ * check and no SASL user to look up a block for.  When the store cannot
+ * answer, the reply is OnStoreError's; only the block lookup of a request
+ * with nothing to count then passes (DUNNO), as a block the store cannot
+ * read is no block.
  */
 #ifndef CACHET_RATELIMIT_H
 #define CACHET_RATELIMIT_H
@@ -57,13 +68,21 @@
 #define RATELIMIT_BLOCK_PREFIX "cachet:!block:u="
 #define RATELIMIT_BLOCK_TEXT "Sending is blocked for this account; contact your administrator"
 
-/* Per Postfix connection: the last transaction counted. */
+struct rl_job;
+
+/*
+ * Per Postfix connection: the last transaction counted, and the decision
+ * in progress.  One decision at a time per connection (the caller reads
+ * the next request only after the reply), so each sees what the previous
+ * one counted.
+ */
 struct rl_conn {
 	char counted[RATELIMIT_MAX_INSTANCE + 1];
 	/* recipient_domain rules: the domains already counted in rd_instance */
 	char rd_instance[RATELIMIT_MAX_INSTANCE + 1];
 	char rd_domains[RATELIMIT_MAX_RCPT_DOMAINS][RATELIMIT_MAX_DOMAIN + 1];
 	size_t n_rd;
+	struct rl_job *job;		/* waiting for the store, or NULL */
 };
 
 /* Called the first time a rule trips for a key in its period. */
@@ -71,7 +90,7 @@ typedef void ratelimit_trip_fn(void *arg, const struct limit_rule *rule, const c
 			       const struct proto_req *r);
 
 struct ratelimit {
-	const struct pconf *conf;	/* swapped on reload */
+	struct pconf *conf;		/* swapped on reload (a pending decision holds a reference) */
 	struct store *store;
 	struct store *logged;		/* memory: "logged once" marks */
 	ratelimit_trip_fn *on_trip;	/* or NULL */
@@ -79,12 +98,22 @@ struct ratelimit {
 };
 
 /* conf and store are borrowed. */
-void ratelimit_init(struct ratelimit *rl, const struct pconf *conf, struct store *store);
+void ratelimit_init(struct ratelimit *rl, struct pconf *conf, struct store *store);
 void ratelimit_fini(struct ratelimit *rl);
 
-/* Appends the whole reply, "action=...\n\n", to out. */
-void ratelimit_decide(struct ratelimit *rl, struct rl_conn *conn, const struct proto_req *r,
-		      struct buf *out);
+#define RL_DONE 0
+#define RL_PENDING 1
+
+/*
+ * Decides r and appends the whole reply, "action=...\n\n", to out.
+ * RL_DONE: the reply is there.  RL_PENDING: the store answers later; then
+ * done(arg) is called from the event loop, once, with the reply in out
+ * (never before this returns).  r and out are borrowed until then.
+ */
+int ratelimit_decide(struct ratelimit *rl, struct rl_conn *conn, const struct proto_req *r,
+		     struct buf *out, void (*done)(void *arg), void *arg);
+/* Drops conn's pending decision, if any (the connection goes): no done. */
+void ratelimit_cancel(struct rl_conn *conn);
 
 /*
  * The store key of one rule for one request ("cachet:NAME:m:PARTS", kind

@@ -21,10 +21,12 @@ int64_t store_real_now_us(void)
 }
 
 struct store *store_open(const char *spec, unsigned timeout_ms, size_t max_entries,
-			 char **error_r)
+			 struct event_base *base, char **error_r)
 {
 	if (strcmp(spec, "memory") == 0)
 		return store_memory_new(max_entries);
+	if (base != NULL)
+		return store_redis_new(spec, timeout_ms, base, error_r);
 	return store_redis_sync_new(spec, timeout_ms, error_r);
 }
 
@@ -53,17 +55,29 @@ static int missing(const struct store *s, const char *op)
 	return -1;
 }
 
-int store_apply(struct store *s, struct bucket *b, size_t n, bool commit, bool *committed_r)
+int store_apply(struct store *s, struct store_call *call)
 {
-	*committed_r = false;
-	for (size_t i = 0; i < n; i++)
-		b[i].fits_r = false;
-	if (n == 0)
+	ASSERT(call->pending == NULL);
+	call->committed_r = false;
+	call->gated_r = false;
+	for (size_t i = 0; i < call->n; i++)
+		call->b[i].fits_r = false;
+	if (call->n == 0 && call->gate == NULL)
 		return 0;
-	ASSERT(n <= STORE_MAX_BUCKETS);
+	ASSERT(call->n <= STORE_MAX_BUCKETS);
 	if (s->ops->apply == NULL)
 		return missing(s, "apply");
-	return s->ops->apply(s, b, n, commit, committed_r);
+	call->store = s;
+	int rc = s->ops->apply(s, call);
+	ASSERT(rc != STORE_PENDING || call->pending != NULL);
+	return rc;
+}
+
+void store_cancel(struct store_call *call)
+{
+	if (call->pending != NULL)
+		call->store->ops->cancel(call->store, call);
+	call->pending = NULL;
 }
 
 int store_get(struct store *s, const char *key, int64_t *value_r)

@@ -7,7 +7,12 @@
  *
  * A kind's own struct starts with `struct store base`, so a struct store
  * pointer is also a pointer to it.  Kinds: store_memory.c (in-process
- * table, snapshots), store_redis_sync.c (Redis, blocking calls).
+ * table, snapshots), store_redis.c (Redis on the daemon's event loop),
+ * store_redis_sync.c (Redis, blocking calls, for the command line).
+ *
+ * apply gets a call with at least one bucket or a gate, its outputs
+ * reset; it answers at once (0, -1) or returns STORE_PENDING having set
+ * call->pending (store.c sets call->store).  cancel gets a pending call.
  */
 #ifndef CACHET_STORE_IMPL_H
 #define CACHET_STORE_IMPL_H
@@ -16,7 +21,8 @@
 
 struct store_ops {
 	const char *name;	/* for log lines */
-	int (*apply)(struct store *s, struct bucket *b, size_t n, bool commit, bool *committed_r);
+	int (*apply)(struct store *s, struct store_call *call);
+	void (*cancel)(struct store *s, struct store_call *call);
 	int (*get)(struct store *s, const char *key, int64_t *value_r);
 	int (*set)(struct store *s, const char *key, int64_t value);
 	int (*del)(struct store *s, const char *key, bool *deleted_r);
@@ -51,6 +57,8 @@ void store_redis_spec_free(struct store_redis_spec *r);
 /* Each returns a store whose ops and clock are set; free it with store_close(). */
 struct store *store_memory_new(size_t max_entries);
 /* NULL and *error_r (free() it) when spec is not a Redis spec */
+struct store *store_redis_new(const char *spec, unsigned timeout_ms, struct event_base *base,
+			      char **error_r);
 struct store *store_redis_sync_new(const char *spec, unsigned timeout_ms, char **error_r);
 
 /* The real clock: microseconds since the epoch. */

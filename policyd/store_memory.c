@@ -5,6 +5,7 @@
  * full, the expired ones are dropped (a bucket whose TAT is past is full
  * again, the same as a missing key) and, if it is still full, the call is
  * a store error.  A block is the value STORE_FOREVER, never expired.
+ * Every call is answered at once.
  */
 #include "store_impl.h"
 
@@ -133,26 +134,30 @@ static int64_t gcra(struct bucket *b, int64_t tat, int64_t now)
 	return next;
 }
 
-static int memory_apply(struct store *s, struct bucket *b, size_t n, bool commit,
-			bool *committed_r)
+static int memory_apply(struct store *s, struct store_call *call)
 {
 	struct memory_store *m = mem(s);
+	struct bucket *b = call->b;
 	int64_t now = s->now_us(), next[STORE_MAX_BUCKETS];
 	bool ok = true;
-	for (size_t i = 0; i < n; i++) {
+	if (call->gate != NULL && mem_get(m, call->gate) > now) {
+		call->gated_r = true;
+		return 0;
+	}
+	for (size_t i = 0; i < call->n; i++) {
 		next[i] = gcra(&b[i], mem_get(m, b[i].key), now);
 		if (b[i].hard && !b[i].fits_r)
 			ok = false;
 	}
-	if (!commit || !ok)
+	if (!call->commit || !ok)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < call->n; i++) {
 		if (!mem_set(m, b[i].key, next[i], now)) {
 			log_full(m);
 			return -1;
 		}
 	}
-	*committed_r = true;
+	call->committed_r = true;
 	return 0;
 }
 

@@ -1,18 +1,14 @@
 /*
- * The Redis store with blocking hiredis calls, each bounded by the
- * configured timeout (store.h, store_impl.h).  Counters move in one Lua
- * script per request that reads every bucket, decides, and writes them
- * all, using Redis's own clock (TIME), so MX hosts with skewed clocks
- * still share one limit.  Blocks and the admin commands use single keys;
- * a block is the value STORE_FOREVER, kept without expiry.
+ * The Redis store of the admin command line (store.h, store_impl.h):
+ * blocking hiredis calls, each bounded by StoreTimeout.  A blocking
+ * context is right here: `cachet-policyd list` and friends run outside
+ * any event loop and wait for each answer anyway.  The daemon uses
+ * store_redis.c, which never blocks.  Single keys only (get, set, del,
+ * scan): the counters move in the daemon's script.  A block is the value
+ * STORE_FOREVER, kept without expiry.
  *
  * Also here: the parser of the Redis specs (redis://HOST[:PORT][/DB],
- * unix:PATH[?db=N]).
- *
- * XXX: Redis calls block the event loop for up to StoreTimeout; with a
- * healthy Redis on the LAN that is well under a millisecond per request.
- * An unreachable Redis costs one failed connect per STORE_RETRY_SECONDS,
- * and requests in between get a store error at once.
+ * unix:PATH[?db=N]), which both Redis stores use.
  */
 #include "store_impl.h"
 
@@ -42,32 +38,6 @@ static struct redis_sync *rsync(struct store *s)
 {
 	return (struct redis_sync *)s;
 }
-
-static const char script[] =
-	"local t = redis.call('TIME')\n"
-	"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-	"local out, new, ok = {}, {}, true\n"
-	"for i = 1, #KEYS do\n"
-	"  local b = 2 + (i - 1) * 4\n"
-	"  local T, cap, cost = tonumber(ARGV[b]), tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])\n"
-	"  local tat = tonumber(redis.call('GET', KEYS[i]) or '0') or 0\n"
-	"  if tat < now then tat = now end\n"
-	"  new[i] = tat + cost * T\n"
-	"  if new[i] - now <= cap * T then out[i] = 1 else\n"
-	"    out[i] = 0\n"
-	"    if ARGV[b + 3] == '1' then ok = false end\n"
-	"  end\n"
-	"end\n"
-	"local committed = 0\n"
-	"if ARGV[1] == '1' and ok then\n"
-	"  committed = 1\n"
-	"  for i = 1, #KEYS do\n"
-	"    redis.call('SET', KEYS[i], string.format('%.0f', new[i]), 'PX',\n"
-	"               math.floor((new[i] - now) / 1000) + 1000)\n"
-	"  end\n"
-	"end\n"
-	"out[#KEYS + 1] = committed\n"
-	"return out\n";
 
 static void redis_drop(struct redis_sync *r, const char *why)
 {
@@ -110,61 +80,6 @@ static bool redis_connect(struct redis_sync *r)
 			r->spec.path != NULL ? r->spec.path : r->spec.host, r->spec.port);
 	r->down_logged = false;
 	return true;
-}
-
-static int redis_apply(struct store *s, struct bucket *b, size_t n, bool commit,
-		       bool *committed_r)
-{
-	struct redis_sync *rs = rsync(s);
-	/* EVAL script numkeys keys... commit (T cap cost hard)... */
-	size_t argc = 3 + n + 1 + 4 * n;
-	const char **argv = xcalloc(argc, sizeof(*argv));
-	size_t *argvlen = xcalloc(argc, sizeof(*argvlen));
-	char (*nums)[24] = xcalloc(4 * n + 1, sizeof(*nums));
-	size_t k = 0, m = 0;
-	argv[k++] = "EVAL";
-	argv[k++] = script;
-	snprintf(nums[m], sizeof(nums[m]), "%zu", n);
-	argv[k++] = nums[m++];
-	for (size_t i = 0; i < n; i++)
-		argv[k++] = b[i].key;
-	argv[k++] = commit ? "1" : "0";
-	for (size_t i = 0; i < n; i++) {
-		snprintf(nums[m], sizeof(nums[m]), "%lld", (long long)b[i].interval_us);
-		argv[k++] = nums[m++];
-		snprintf(nums[m], sizeof(nums[m]), "%lld", (long long)b[i].capacity);
-		argv[k++] = nums[m++];
-		snprintf(nums[m], sizeof(nums[m]), "%lld", (long long)b[i].cost);
-		argv[k++] = nums[m++];
-		argv[k++] = b[i].hard ? "1" : "0";
-	}
-	ASSERT(k == argc);
-	for (size_t i = 0; i < argc; i++)
-		argvlen[i] = strlen(argv[i]);
-	int rv = -1;
-	if (redis_connect(rs)) {
-		redisReply *r = redisCommandArgv(rs->rc, (int)argc, argv, argvlen);
-		if (r == NULL) {
-			redis_drop(rs, rs->rc->errstr[0] != '\0' ? rs->rc->errstr : "no reply");
-		} else if (r->type != REDIS_REPLY_ARRAY || r->elements != n + 1) {
-			log_msg(LOG_ERR, NULL, "Redis: unexpected reply to the rate-limit script%s%s",
-				r->type == REDIS_REPLY_ERROR ? ": " : "",
-				r->type == REDIS_REPLY_ERROR ? r->str : "");
-		} else {
-			for (size_t i = 0; i < n; i++)
-				b[i].fits_r = r->element[i]->type == REDIS_REPLY_INTEGER &&
-					      r->element[i]->integer == 1;
-			*committed_r = r->element[n]->type == REDIS_REPLY_INTEGER &&
-				       r->element[n]->integer == 1;
-			rv = 0;
-		}
-		if (r != NULL)
-			freeReplyObject(r);
-	}
-	free(nums);
-	free(argvlen);
-	free(argv);
-	return rv;
 }
 
 static redisReply *redis_cmd(struct redis_sync *r, const char *what, int argc,
@@ -310,8 +225,7 @@ static void redis_close(struct store *s)
 }
 
 static const struct store_ops redis_sync_ops = {
-	.name = "redis",
-	.apply = redis_apply,
+	.name = "redis (blocking)",
 	.get = redis_get,
 	.set = redis_set,
 	.del = redis_del,

@@ -35,7 +35,7 @@ static void setup(struct fixture *f, const char *text)
 	char *error = NULL;
 	f->conf = pconf_parse("t.conf", text, strlen(text), &error);
 	ASSERT(f->conf != NULL);
-	f->store = store_open(f->conf->store, 100, 1000, &error);
+	f->store = store_open(f->conf->store, 100, 1000, NULL, &error);
 	ASSERT(f->store != NULL);
 	if (store_is_memory(f->store))
 		store_set_clock(f->store, fake_clock);

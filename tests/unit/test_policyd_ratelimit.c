@@ -6,6 +6,7 @@
  * folding, client prefixes), conditions, allow lists, actions, the
  * snapshot round trip, and the outcome when the store cannot answer.
  */
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ static int64_t fake_clock(void)
 #define SEC 1000000LL
 
 struct fixture {
+	struct event_base *base;	/* for a Redis store */
 	struct pconf *conf;
 	struct store *store;
 	struct ratelimit rl;
@@ -46,7 +48,8 @@ static void setup(struct fixture *f, const char *conf_text)
 		free(error);
 		abort();
 	}
-	f->store = store_open(f->conf->store, f->conf->store_timeout_ms, 1000, &error);
+	f->base = event_base_new();
+	f->store = store_open(f->conf->store, f->conf->store_timeout_ms, 1000, f->base, &error);
 	ASSERT(f->store != NULL);
 	if (store_is_memory(f->store))
 		store_set_clock(f->store, fake_clock);
@@ -58,7 +61,13 @@ static void teardown(struct fixture *f)
 {
 	ratelimit_fini(&f->rl);
 	store_close(&f->store);
+	event_base_free(f->base);
 	pconf_free(&f->conf);
+}
+
+static void set_flag(void *arg)
+{
+	*(bool *)arg = true;
 }
 
 /* One request; returns the action line without "action=" (static). */
@@ -80,7 +89,11 @@ static const char *ask(struct fixture *f, const char *state, const char *extra)
 			break;
 		p = nl + 1;
 	}
-	ratelimit_decide(&f->rl, &f->conn, &r, &out);
+	bool answered = false;
+	/* a Redis store answers from the event loop */
+	if (ratelimit_decide(&f->rl, &f->conn, &r, &out, set_flag, &answered) == RL_PENDING)
+		while (!answered)
+			event_base_loop(f->base, EVLOOP_ONCE);
 	T_CHECK(out.len > 9 && strncmp(out.p, "action=", 7) == 0 &&
 		strcmp(out.p + out.len - 2, "\n\n") == 0);
 	T_CHECK(strstr(out.p, "action=OK") == NULL);
@@ -324,21 +337,21 @@ static void test_store_error_outcome(void)
 static void test_memory_store_full_is_store_error(void)
 {
 	char *error = NULL;
-	struct store *s = store_open("memory", 0, 2, &error);
+	struct store *s = store_open("memory", 0, 2, NULL, &error);
 	store_set_clock(s, fake_clock);
 	fake_now = 1000 * SEC;
 	struct bucket b = { "k1", SEC, 5, 1, true, false };
-	bool committed;
-	T_EQ_INT(store_apply(s, &b, 1, true, &committed), 0);
+	struct store_call call = { .b = &b, .n = 1, .commit = true };
+	T_EQ_INT(store_apply(s, &call), 0);
 	b.key = "k2";
-	T_EQ_INT(store_apply(s, &b, 1, true, &committed), 0);
+	T_EQ_INT(store_apply(s, &call), 0);
 	b.key = "k3";
-	T_EQ_INT(store_apply(s, &b, 1, true, &committed), -1);
+	T_EQ_INT(store_apply(s, &call), -1);
 	fake_now += 10 * SEC;	/* k1 and k2 are full again: purged to make room */
-	T_EQ_INT(store_apply(s, &b, 1, true, &committed), 0);
-	T_CHECK(committed);
+	T_EQ_INT(store_apply(s, &call), 0);
+	T_CHECK(call.committed_r);
 	store_close(&s);
-	T_CHECK(store_open("redis://", 100, 10, &error) == NULL);
+	T_CHECK(store_open("redis://", 100, 10, NULL, &error) == NULL);
 	T_CHECK(error != NULL);
 	free(error);
 }

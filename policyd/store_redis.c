@@ -1,0 +1,543 @@
+/*
+ * The Redis store of the daemon (store.h, store_impl.h): hiredis's
+ * asynchronous API on the daemon's libevent loop, so a slow or silent
+ * Redis delays only the requests that wait for it and never the loop.
+ * One connection, pipelined: each request's script goes out at once and
+ * the replies come back in order.  The script reads the request's gate
+ * (a block) and every bucket, decides, and writes them all, on Redis's
+ * own clock (TIME), so MX hosts with skewed clocks still share one limit.
+ *
+ * A command somebody waits for (a "wait" below) has a timer of
+ * StoreTimeout.  When it fires the waiter is answered -1 (OnStoreError)
+ * and detached; the wait itself stays with hiredis until its reply comes
+ * or the connection goes, and a reply with nobody waiting is dropped.  A
+ * cancelled call is detached the same way.  So every call is answered
+ * exactly once and no reply reaches a waiter that has gone.
+ *
+ * The connection is made lazily, at the first command, and again after a
+ * loss, at most once per STORE_RETRY_SECONDS; in between, commands fail
+ * at once.  A database other than 0 is selected first and commands queue
+ * until SELECT has answered (pipelined behind a SELECT that failed they
+ * would write to database 0).  A Redis that answers nothing for
+ * STORE_STALL_SECONDS while commands wait is taken for gone (a half-open
+ * connection, a connect that hangs): the connection is dropped and made
+ * again.  At most STORE_MAX_WAITS commands wait at once; more fail at once.
+ *
+ * Limits: hiredis 0.14 resolves a host name with a blocking getaddrinfo
+ * at each connection attempt, so HOST should be an address.  hiredis
+ * 0.14 has no command timeouts of its own: the timers here are ours.
+ */
+#include "store_impl.h"
+
+#include <event2/event.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compiler.h"
+#include "log.h"
+#include "xalloc.h"
+
+/* hiredis's adapter: static functions, defined in this file only */
+#include <hiredis/adapters/libevent.h>
+
+/* a Redis silent this long while commands wait is taken for gone */
+#define STORE_STALL_SECONDS 2
+/* commands in flight or queued, at most */
+#define STORE_MAX_WAITS 20000
+
+/*
+ * KEYS: the buckets' keys, then the gate when ARGV[2] is '1'.  ARGV: commit
+ * ('1' or '0'), gate ('1' or '0'), then T, capacity, cost, hard per bucket.
+ * Returns n + 2 integers: each bucket fits (1/0), committed, gated.
+ */
+static const char script[] =
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+	"local n = #KEYS\n"
+	"local out, new, ok = {}, {}, true\n"
+	"if ARGV[2] == '1' then\n"
+	"  n = n - 1\n"
+	"  if (tonumber(redis.call('GET', KEYS[#KEYS]) or '0') or 0) > 0 then\n"
+	"    for i = 1, n + 1 do out[i] = 0 end\n"
+	"    out[n + 2] = 1\n"
+	"    return out\n"
+	"  end\n"
+	"end\n"
+	"for i = 1, n do\n"
+	"  local b = 3 + (i - 1) * 4\n"
+	"  local T, cap, cost = tonumber(ARGV[b]), tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])\n"
+	"  local tat = tonumber(redis.call('GET', KEYS[i]) or '0') or 0\n"
+	"  if tat < now then tat = now end\n"
+	"  new[i] = tat + cost * T\n"
+	"  if new[i] - now <= cap * T then out[i] = 1 else\n"
+	"    out[i] = 0\n"
+	"    if ARGV[b + 3] == '1' then ok = false end\n"
+	"  end\n"
+	"end\n"
+	"local committed = 0\n"
+	"if ARGV[1] == '1' and ok then\n"
+	"  committed = 1\n"
+	"  for i = 1, n do\n"
+	"    redis.call('SET', KEYS[i], string.format('%.0f', new[i]), 'PX',\n"
+	"               math.floor((new[i] - now) / 1000) + 1000)\n"
+	"  end\n"
+	"end\n"
+	"out[n + 1] = committed\n"
+	"out[n + 2] = 0\n"
+	"return out\n";
+
+struct redis_store;
+
+/* One command: queued (not yet sent) or with hiredis until its reply. */
+struct wait {
+	struct wait *prev, *next;	/* the queue, while not sent */
+	struct redis_store *rs;
+	struct store_call *call;	/* the waiter, or NULL (none, gone, answered) */
+	struct event *timer;		/* StoreTimeout, for a waiter */
+	char *cmd;			/* formatted, until sent */
+	size_t len;
+	int64_t since_ms;		/* issued (monotonic) */
+	bool sent;
+};
+
+struct redis_store {
+	struct store base;
+	struct store_redis_spec spec;
+	struct event_base *ev;
+	unsigned timeout_ms;
+	redisAsyncContext *ac;		/* NULL: down (or not yet connected) */
+	bool ready;			/* database selected: commands go out at once */
+	struct wait *queue_head, *queue_tail;	/* until ready */
+	size_t n_waits;			/* alive, sent or queued */
+	int64_t next_try_ms;		/* no connection attempt before this */
+	int64_t stall_since_ms;		/* a command timed out, no reply since; or 0 */
+	bool down_logged;
+	bool full_logged;
+	bool closing;
+};
+
+static struct redis_store *rstore(struct store *s)
+{
+	return (struct redis_store *)s;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *where(const struct redis_store *rs)
+{
+	return rs->spec.path != NULL ? rs->spec.path : rs->spec.host;
+}
+
+/* -- waits -- */
+
+static void queue_unlink(struct redis_store *rs, struct wait *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		rs->queue_head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	else
+		rs->queue_tail = w->prev;
+	w->prev = w->next = NULL;
+}
+
+static void wait_free(struct wait *w)
+{
+	if (w->timer != NULL)
+		event_free(w->timer);
+	redisFreeCommand(w->cmd);
+	w->rs->n_waits--;
+	free(w);
+}
+
+/* Takes the waiter off w (it will not be answered through w again). */
+static struct store_call *detach(struct wait *w)
+{
+	struct store_call *call = w->call;
+	w->call = NULL;
+	if (w->timer != NULL)
+		event_del(w->timer);
+	if (call != NULL)
+		call->pending = NULL;
+	return call;
+}
+
+/* Reads the script's reply into call; 0, or -1 when it is not one. */
+static int read_reply(struct store_call *call, const redisReply *r)
+{
+	size_t n = call->n;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != n + 2) {
+		log_msg(LOG_ERR, NULL, "Redis: unexpected reply to the rate-limit script%s%s",
+			r->type == REDIS_REPLY_ERROR ? ": " : "",
+			r->type == REDIS_REPLY_ERROR ? r->str : "");
+		return -1;
+	}
+	for (size_t i = 0; i < n + 2; i++)
+		if (r->element[i]->type != REDIS_REPLY_INTEGER)
+			return -1;
+	for (size_t i = 0; i < n; i++)
+		call->b[i].fits_r = r->element[i]->integer == 1;
+	call->committed_r = r->element[n]->integer == 1;
+	call->gated_r = r->element[n + 1]->integer == 1;
+	return 0;
+}
+
+/* -- the connection -- */
+
+static void fail_queue(struct redis_store *rs)
+{
+	struct wait *w;
+	while ((w = rs->queue_head) != NULL) {
+		queue_unlink(rs, w);
+		struct store_call *call = detach(w);
+		wait_free(w);
+		if (call != NULL)
+			call->done(call, -1);
+	}
+}
+
+/*
+ * The connection is lost or given up (the caller frees it, or hiredis
+ * does): requests use OnStoreError until a reconnection works.
+ */
+static void went_down(struct redis_store *rs, const char *why)
+{
+	if (!rs->down_logged)
+		log_msg(LOG_ERR, NULL, "Redis %s:%d: %s; rate limits use OnStoreError until it is back",
+			where(rs), rs->spec.port, why != NULL && why[0] != '\0' ? why : "connection lost");
+	rs->down_logged = true;
+	rs->ac = NULL;
+	rs->ready = false;
+	rs->stall_since_ms = 0;
+	rs->next_try_ms = now_ms() + STORE_RETRY_SECONDS * 1000;
+	fail_queue(rs);
+}
+
+/* Redis answered something: it is there. */
+static void heard_from(struct redis_store *rs)
+{
+	rs->stall_since_ms = 0;
+	if (rs->down_logged)
+		log_msg(LOG_NOTICE, NULL, "Redis %s:%d: connected again", where(rs), rs->spec.port);
+	rs->down_logged = false;
+}
+
+/* Drops a live connection (from a timer, never inside a hiredis callback). */
+static void drop(struct redis_store *rs, const char *why)
+{
+	redisAsyncContext *ac = rs->ac;
+	went_down(rs, why);
+	/* every wait still with hiredis gets its NULL reply now */
+	redisAsyncFree(ac);
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct wait *w = privdata;
+	struct redis_store *rs = w->rs;
+	const redisReply *r = reply;
+	if (r == NULL && ac == rs->ac)
+		went_down(rs, ac->errstr);
+	else if (r != NULL)
+		heard_from(rs);
+	struct store_call *call = detach(w);
+	bool was_set = w->timer == NULL;
+	wait_free(w);
+	if (call != NULL) {
+		call->done(call, r != NULL ? read_reply(call, r) : -1);
+	} else if (was_set && r != NULL && r->type == REDIS_REPLY_ERROR) {
+		log_msg(LOG_ERR, NULL, "Redis %s:%d: a block was not stored: %s", where(rs),
+			rs->spec.port, r->str);
+	}
+}
+
+/* Sends w (ready) or queues it; false when the connection refuses it. */
+static bool issue(struct redis_store *rs, struct wait *w)
+{
+	if (!rs->ready) {
+		w->prev = rs->queue_tail;
+		if (rs->queue_tail != NULL)
+			rs->queue_tail->next = w;
+		else
+			rs->queue_head = w;
+		rs->queue_tail = w;
+		return true;
+	}
+	if (redisAsyncFormattedCommand(rs->ac, on_reply, w, w->cmd, w->len) != REDIS_OK)
+		return false;
+	w->sent = true;
+	redisFreeCommand(w->cmd);
+	w->cmd = NULL;
+	return true;
+}
+
+/* SELECT answered: send what waited, in order. */
+static void on_select(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct redis_store *rs = privdata;
+	const redisReply *r = reply;
+	if (ac != rs->ac)
+		return;		/* a connection we gave up, being freed */
+	if (r == NULL) {
+		went_down(rs, ac->errstr);
+		return;
+	}
+	if (r->type != REDIS_REPLY_STATUS) {
+		char why[160];
+		snprintf(why, sizeof(why), "SELECT %d failed: %s", rs->spec.db,
+			 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		went_down(rs, why);
+		redisAsyncFree(ac);	/* in a callback: hiredis frees it on return */
+		return;
+	}
+	heard_from(rs);
+	rs->ready = true;
+	struct wait *w;
+	while ((w = rs->queue_head) != NULL) {
+		queue_unlink(rs, w);
+		if (!issue(rs, w)) {
+			struct store_call *call = detach(w);
+			wait_free(w);
+			if (call != NULL)
+				call->done(call, -1);
+		}
+	}
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+	struct redis_store *rs = ac->data;
+	/* on failure hiredis frees ac when this returns */
+	if (status != REDIS_OK && ac == rs->ac)
+		went_down(rs, ac->errstr);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status UNUSED)
+{
+	struct redis_store *rs = ac->data;
+	if (ac == rs->ac)
+		went_down(rs, ac->errstr);
+}
+
+/* A connection to send on, made if need be; false while Redis is down. */
+static bool connected(struct redis_store *rs)
+{
+	if (rs->ac != NULL)
+		return true;
+	if (rs->closing || now_ms() < rs->next_try_ms)
+		return false;
+	redisAsyncContext *ac = rs->spec.path != NULL ? redisAsyncConnectUnix(rs->spec.path)
+						      : redisAsyncConnect(rs->spec.host, rs->spec.port);
+	if (ac == NULL || ac->err) {
+		went_down(rs, ac != NULL ? ac->errstr : "cannot connect");
+		if (ac != NULL)
+			redisAsyncFree(ac);
+		return false;
+	}
+	ac->data = rs;
+	redisLibeventAttach(ac, rs->ev);
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	rs->ac = ac;
+	rs->ready = rs->spec.db == 0;
+	if (!rs->ready && redisAsyncCommand(ac, on_select, rs, "SELECT %d", rs->spec.db) != REDIS_OK)
+		drop(rs, "cannot send SELECT");
+	return rs->ac != NULL;
+}
+
+/* StoreTimeout for one command: its waiter gets -1 now. */
+static void on_timeout(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct wait *w = arg;
+	struct redis_store *rs = w->rs;
+	int64_t now = now_ms();
+	if (rs->stall_since_ms == 0) {
+		rs->stall_since_ms = w->since_ms;
+		if (!rs->down_logged)	/* not again and again in one outage */
+			log_msg(LOG_WARNING, NULL, "Redis %s:%d: no answer within StoreTimeout "
+				"(%u ms); waiting requests get OnStoreError", where(rs),
+				rs->spec.port, rs->timeout_ms);
+	}
+	struct store_call *call = detach(w);
+	ASSERT(call != NULL);	/* detach() stops the timer */
+	if (!w->sent) {
+		queue_unlink(rs, w);
+		wait_free(w);
+	}
+	/* w may be gone from here on (drop() frees what hiredis holds) */
+	if (rs->ac != NULL && now - rs->stall_since_ms >= STORE_STALL_SECONDS * 1000) {
+		char why[80];
+		snprintf(why, sizeof(why), "no answer for %d s", STORE_STALL_SECONDS);
+		drop(rs, why);
+	}
+	call->done(call, -1);
+}
+
+/* A new wait for a formatted command; call may be NULL (nobody waits). */
+static struct wait *wait_new(struct redis_store *rs, struct store_call *call, char *cmd, int len)
+{
+	struct wait *w = xcalloc(1, sizeof(*w));
+	w->rs = rs;
+	w->call = call;
+	w->cmd = cmd;
+	w->len = (size_t)len;
+	w->since_ms = now_ms();
+	rs->n_waits++;
+	if (call != NULL) {
+		w->timer = evtimer_new(rs->ev, on_timeout, w);
+		ASSERT(w->timer != NULL);
+	}
+	return w;
+}
+
+/* The way to Redis for one more command, or false (logged). */
+static bool can_send(struct redis_store *rs)
+{
+	if (!connected(rs))
+		return false;
+	if (rs->n_waits < STORE_MAX_WAITS) {
+		rs->full_logged = false;
+		return true;
+	}
+	if (!rs->full_logged)
+		log_msg(LOG_ERR, NULL, "Redis %s:%d: %d commands wait already; more get "
+			"OnStoreError at once", where(rs), rs->spec.port, STORE_MAX_WAITS);
+	rs->full_logged = true;
+	return false;
+}
+
+/* EVAL script numkeys keys... [gate] commit gate (T cap cost hard)... */
+static int format_script(const struct store_call *call, char **cmd_r)
+{
+	size_t n = call->n, g = call->gate != NULL;
+	size_t argc = 3 + n + g + 2 + 4 * n;
+	const char **argv = xcalloc(argc, sizeof(*argv));
+	size_t *argvlen = xcalloc(argc, sizeof(*argvlen));
+	char (*nums)[24] = xcalloc(3 * n + 1, sizeof(*nums));
+	size_t k = 0, m = 0;
+	argv[k++] = "EVAL";
+	argv[k++] = script;
+	snprintf(nums[m], sizeof(nums[m]), "%zu", n + g);
+	argv[k++] = nums[m++];
+	for (size_t i = 0; i < n; i++)
+		argv[k++] = call->b[i].key;
+	if (g)
+		argv[k++] = call->gate;
+	argv[k++] = call->commit ? "1" : "0";
+	argv[k++] = g ? "1" : "0";
+	for (size_t i = 0; i < n; i++) {
+		const struct bucket *b = &call->b[i];
+		snprintf(nums[m], sizeof(nums[m]), "%lld", (long long)b->interval_us);
+		argv[k++] = nums[m++];
+		snprintf(nums[m], sizeof(nums[m]), "%lld", (long long)b->capacity);
+		argv[k++] = nums[m++];
+		snprintf(nums[m], sizeof(nums[m]), "%lld", (long long)b->cost);
+		argv[k++] = nums[m++];
+		argv[k++] = b->hard ? "1" : "0";
+	}
+	ASSERT(k == argc);
+	for (size_t i = 0; i < argc; i++)
+		argvlen[i] = strlen(argv[i]);
+	int len = redisFormatCommandArgv(cmd_r, (int)argc, argv, argvlen);
+	free(nums);
+	free(argvlen);
+	free(argv);
+	return len;
+}
+
+static int redis_apply(struct store *s, struct store_call *call)
+{
+	struct redis_store *rs = rstore(s);
+	char *cmd = NULL;
+	if (!can_send(rs))
+		return -1;
+	int len = format_script(call, &cmd);
+	ASSERT(len > 0);
+	struct wait *w = wait_new(rs, call, cmd, len);
+	if (!issue(rs, w)) {
+		w->call = NULL;
+		wait_free(w);
+		return -1;
+	}
+	struct timeval tv = { rs->timeout_ms / 1000, (suseconds_t)(rs->timeout_ms % 1000) * 1000 };
+	evtimer_add(w->timer, &tv);
+	call->pending = w;
+	return STORE_PENDING;
+}
+
+static void redis_cancel(struct store *s UNUSED, struct store_call *call)
+{
+	struct wait *w = call->pending;
+	detach(w);
+	if (!w->sent) {
+		queue_unlink(w->rs, w);
+		wait_free(w);
+	}
+}
+
+/* Blocks only: sent, not waited for; a refusal is logged when it comes. */
+static int redis_set(struct store *s, const char *key, int64_t value)
+{
+	struct redis_store *rs = rstore(s);
+	char num[24], *cmd = NULL;
+	if (!can_send(rs))
+		return -1;
+	snprintf(num, sizeof(num), "%lld", (long long)value);
+	const char *argv[] = { "SET", key, num };
+	size_t argvlen[] = { 3, strlen(key), strlen(num) };
+	int len = redisFormatCommandArgv(&cmd, 3, argv, argvlen);
+	ASSERT(len > 0);
+	struct wait *w = wait_new(rs, NULL, cmd, len);
+	if (issue(rs, w))
+		return 0;
+	wait_free(w);
+	return -1;
+}
+
+static void redis_close(struct store *s)
+{
+	struct redis_store *rs = rstore(s);
+	redisAsyncContext *ac = rs->ac;
+	rs->closing = true;
+	rs->ac = NULL;
+	fail_queue(rs);
+	if (ac != NULL)
+		redisAsyncFree(ac);	/* answers what was sent: NULL replies */
+	ASSERT(rs->n_waits == 0);
+	store_redis_spec_free(&rs->spec);
+	free(rs);
+}
+
+static const struct store_ops redis_ops = {
+	.name = "redis",
+	.apply = redis_apply,
+	.cancel = redis_cancel,
+	.set = redis_set,
+	.close = redis_close,
+};
+
+struct store *store_redis_new(const char *spec, unsigned timeout_ms, struct event_base *base,
+			      char **error_r)
+{
+	struct redis_store *rs = xcalloc(1, sizeof(*rs));
+	if (!store_redis_spec_parse(&rs->spec, spec, error_r)) {
+		free(rs);
+		return NULL;
+	}
+	rs->base.ops = &redis_ops;
+	rs->base.now_us = store_real_now_us;
+	rs->ev = base;
+	rs->timeout_ms = timeout_ms;
+	return &rs->base;
+}
