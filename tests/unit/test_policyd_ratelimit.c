@@ -5,6 +5,10 @@
  * END-OF-MESSAGE/DATA take, one count per instance), keys (+extension
  * folding, client prefixes), conditions, allow lists, actions, the
  * snapshot round trip, and the outcome when the store cannot answer.
+ * Decisions that wait for the store (RL_PENDING) are driven through a
+ * store that answers later (the memory store's answers, given when the
+ * test says): the same replies as at once, a reload while one waits, a
+ * cancelled one.
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -18,6 +22,7 @@
 #include "proto.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "store_impl.h"
 #include "t.h"
 
 static int64_t fake_now;
@@ -29,8 +34,68 @@ static int64_t fake_clock(void)
 
 #define SEC 1000000LL
 
+/*
+ * A store that answers later: each call waits until later_answer() gives
+ * it the memory store's answer.  One call at a time.
+ */
+struct later_store {
+	struct store base;
+	struct store *mem;
+	struct store_call *waiting;
+	int calls, cancels;
+};
+
+static int later_apply(struct store *s, struct store_call *call)
+{
+	struct later_store *l = (struct later_store *)s;
+	ASSERT(l->waiting == NULL);
+	l->waiting = call;
+	l->calls++;
+	call->pending = l;
+	return STORE_PENDING;
+}
+
+static void later_cancel(struct store *s, struct store_call *call)
+{
+	struct later_store *l = (struct later_store *)s;
+	ASSERT(l->waiting == call);
+	l->waiting = NULL;
+	l->cancels++;
+}
+
+static int later_set(struct store *s, const char *key, int64_t value)
+{
+	return store_set(((struct later_store *)s)->mem, key, value);
+}
+
+static void later_close(struct store *s)
+{
+	struct later_store *l = (struct later_store *)s;
+	store_close(&l->mem);
+	free(l);
+}
+
+static const struct store_ops later_ops = {
+	.name = "later", .apply = later_apply, .cancel = later_cancel, .set = later_set,
+	.close = later_close,
+};
+
+/* Answers the waiting call as the memory store does. */
+static void later_answer(struct later_store *l)
+{
+	struct store_call *call = l->waiting, now = *call;
+	l->waiting = NULL;
+	now.pending = NULL;
+	int rc = store_apply(l->mem, &now);	/* the buckets are shared */
+	call->committed_r = now.committed_r;
+	call->gated_r = now.gated_r;
+	call->pending = NULL;
+	call->done(call, rc);
+}
+
 struct fixture {
 	struct event_base *base;	/* for a Redis store */
+	struct later_store *later;	/* or NULL */
 	struct pconf *conf;
 	struct store *store;
 	struct ratelimit rl;
@@ -57,6 +122,17 @@ static void setup(struct fixture *f, const char *conf_text)
 	ratelimit_init(&f->rl, f->conf, f->store);
 }
 
+/* setup(), then the memory store answers later */
+static void setup_later(struct fixture *f, const char *conf_text)
+{
+	setup(f, conf_text);
+	f->later = calloc(1, sizeof(*f->later));
+	f->later->base.ops = &later_ops;
+	f->later->mem = f->store;
+	f->store = &f->later->base;
+	f->rl.store = f->store;
+}
+
 static void teardown(struct fixture *f)
 {
 	ratelimit_fini(&f->rl);
@@ -70,36 +146,55 @@ static void set_flag(void *arg)
 	*(bool *)arg = true;
 }
 
-/* One request; returns the action line without "action=" (static). */
-static const char *ask(struct fixture *f, const char *state, const char *extra)
+/* The request the tests send: state, instance i<n>, and extra lines. */
+static void build(struct fixture *f, struct proto_req *r, const char *state, const char *extra)
 {
-	static char result[256];
-	struct proto_req r;
-	struct buf text, out;
+	struct buf text;
 	const char *error = NULL;
-	proto_req_init(&r);
+	proto_req_init(r);
 	buf_init(&text, 0);
-	buf_init(&out, 0);
 	buf_printf(&text, "request=smtpd_access_policy\nprotocol_state=%s\ninstance=i%d\n"
 			  "client_address=203.0.113.5\nserver_port=25\n%s\n",
 		   state, f->n, extra);
 	for (const char *p = text.p; *p != '\0';) {
 		const char *nl = strchr(p, '\n');
-		if (proto_line(&r, p, (size_t)(nl - p), &error) != PROTO_MORE)
+		if (proto_line(r, p, (size_t)(nl - p), &error) != PROTO_MORE)
 			break;
 		p = nl + 1;
 	}
-	bool answered = false;
-	/* a Redis store answers from the event loop */
-	if (ratelimit_decide(&f->rl, &f->conn, &r, &out, set_flag, &answered) == RL_PENDING)
-		while (!answered)
-			event_base_loop(f->base, EVLOOP_ONCE);
-	T_CHECK(out.len > 9 && strncmp(out.p, "action=", 7) == 0 &&
-		strcmp(out.p + out.len - 2, "\n\n") == 0);
-	T_CHECK(strstr(out.p, "action=OK") == NULL);
-	snprintf(result, sizeof(result), "%.*s", (int)(out.len - 9), out.p + 7);
-	buf_free(&out);
 	buf_free(&text);
+}
+
+/* The action of a whole reply, without "action=" (static). */
+static const char *action_of(const struct buf *out)
+{
+	static char result[256];
+	T_CHECK(out->len > 9 && strncmp(out->p, "action=", 7) == 0 &&
+		strcmp(out->p + out->len - 2, "\n\n") == 0);
+	T_CHECK(strstr(out->p, "action=OK") == NULL);
+	snprintf(result, sizeof(result), "%.*s", out->len > 9 ? (int)(out->len - 9) : 0,
+		 out->p + 7);
+	return result;
+}
+
+/* One request; returns the action line without "action=" (static). */
+static const char *ask(struct fixture *f, const char *state, const char *extra)
+{
+	struct proto_req r;
+	struct buf out;
+	build(f, &r, state, extra);
+	buf_init(&out, 0);
+	bool answered = false;
+	if (ratelimit_decide(&f->rl, &f->conn, &r, &out, set_flag, &answered) == RL_PENDING) {
+		while (!answered) {
+			if (f->later != NULL)
+				later_answer(f->later);
+			else	/* a Redis store answers from the event loop */
+				event_base_loop(f->base, EVLOOP_ONCE);
+		}
+	}
+	const char *result = action_of(&out);
+	buf_free(&out);
 	proto_req_reset(&r);
 	return result;
 }
@@ -506,6 +601,104 @@ static void test_recipient_domain_not_counted_when_other_rule_refuses(void)
 	teardown(&f);
 }
 
+/* The same requests give the same replies whether the store answers at once or later. */
+static void test_answers_later_same_replies(void)
+{
+	static const char conf[] =
+		"Limit u key=sasl_username messages=2/1h action=defer text=\"u\"\n"
+		"Limit rd key=recipient_domain recipients=3/1h action=reject text=\"rd\"\n";
+	static const struct {
+		const char *state;
+		const char *extra;
+		bool next_instance;
+	} steps[] = {
+		{ "RCPT", "sasl_username=alice\nrecipient=x@a.example\n", true },
+		{ "RCPT", "sasl_username=alice\nrecipient=y@a.example\n", false },
+		{ "END-OF-MESSAGE", "sasl_username=alice\nrecipient_count=2\n", false },
+		{ "RCPT", "sasl_username=alice\nrecipient=z@b.example\n", true },
+		{ "END-OF-MESSAGE", "sasl_username=alice\nrecipient_count=1\n", false },
+		{ "RCPT", "sasl_username=alice\nrecipient=z@b.example\n", true },	/* u: defer */
+		{ "RCPT", "sasl_username=bob\nrecipient=w@a.example\n", true },
+		{ "RCPT", "sasl_username=bob\nrecipient=v@a.example\n", false },	/* rd: reject */
+		{ "RCPT", "sasl_username=carol\nrecipient=v@c.example\n", true },	/* blocked */
+		{ "MAIL", "sasl_username=carol\n", false },
+		{ "RCPT", "recipient=v@c.example\n", true },		/* no user: no block */
+	};
+	struct fixture now, later;
+	setup(&now, conf);
+	setup_later(&later, conf);
+	T_EQ_INT(store_set(now.store, RATELIMIT_BLOCK_PREFIX "carol", STORE_FOREVER), 0);
+	T_EQ_INT(store_set(later.store, RATELIMIT_BLOCK_PREFIX "carol", STORE_FOREVER), 0);
+	for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
+		char a[256];
+		now.n += steps[i].next_instance;
+		later.n += steps[i].next_instance;
+		snprintf(a, sizeof(a), "%s", ask(&now, steps[i].state, steps[i].extra));
+		const char *b = ask(&later, steps[i].state, steps[i].extra);
+		if (strcmp(a, b) != 0)
+			t_fail(__FILE__, __LINE__, "step %zu: at once \"%s\", later \"%s\"", i, a, b);
+	}
+	/* the replies that matter did come, and through the waiting path */
+	T_EQ_STR(ask(&later, "RCPT", "sasl_username=carol\n"),
+		 "REJECT 5.7.1 " RATELIMIT_BLOCK_TEXT);
+	T_CHECK(later.later->calls >= 10);
+	teardown(&now);
+	teardown(&later);
+}
+
+/* A reload while a decision waits: it finishes with the rules it was planned with. */
+static void test_reload_while_waiting(void)
+{
+	struct fixture f;
+	struct proto_req r;
+	struct buf out;
+	bool answered = false;
+	char *error = NULL;
+	setup_later(&f, "Limit u key=sasl_username messages=1/1h action=defer text=\"old\"\n");
+	f.n = 1;
+	T_EQ_STR(ask(&f, "END-OF-MESSAGE", "sasl_username=a\nrecipient_count=1\n"), "DUNNO");
+	f.n = 2;
+	build(&f, &r, "RCPT", "sasl_username=a\n");
+	buf_init(&out, 0);
+	T_EQ_INT(ratelimit_decide(&f.rl, &f.conn, &r, &out, set_flag, &answered), RL_PENDING);
+	/* what on_hup does: the new configuration in, the old one dropped */
+	static const char fresh[] = "Limit v key=sasl_username messages=9/1h action=reject\n";
+	struct pconf *c = pconf_parse("t.conf", fresh, strlen(fresh), &error);
+	pconf_free(&f.conf);
+	f.conf = c;
+	f.rl.conf = c;
+	later_answer(f.later);
+	T_CHECK(answered);
+	T_EQ_STR(action_of(&out), "DEFER_IF_PERMIT 4.7.1 old");
+	buf_free(&out);
+	proto_req_reset(&r);
+	T_EQ_STR(ask(&f, "RCPT", "sasl_username=a\n"), "DUNNO");	/* now rule v */
+	teardown(&f);
+}
+
+/* A connection that goes while its decision waits: cancelled, never answered. */
+static void test_cancel_while_waiting(void)
+{
+	struct fixture f;
+	struct proto_req r;
+	struct buf out;
+	bool answered = false;
+	setup_later(&f, "Limit u key=sasl_username messages=1/1h action=defer\n");
+	f.n = 1;
+	build(&f, &r, "RCPT", "sasl_username=a\n");
+	buf_init(&out, 0);
+	T_EQ_INT(ratelimit_decide(&f.rl, &f.conn, &r, &out, set_flag, &answered), RL_PENDING);
+	ratelimit_cancel(&f.conn);
+	T_EQ_INT(f.later->cancels, 1);
+	T_CHECK(f.later->waiting == NULL && f.conn.job == NULL && !answered);
+	ratelimit_cancel(&f.conn);		/* nothing waits: nothing happens */
+	T_EQ_INT(f.later->cancels, 1);
+	buf_free(&out);
+	proto_req_reset(&r);
+	T_EQ_STR(ask(&f, "RCPT", "sasl_username=a\n"), "DUNNO");
+	teardown(&f);
+}
+
 int main(void)
 {
 	T_RUN(test_burst_then_one_per_interval);
@@ -526,5 +719,8 @@ int main(void)
 	T_RUN(test_block_key_escapes_user);
 	T_RUN(test_recipient_domain_counts_at_rcpt);
 	T_RUN(test_recipient_domain_not_counted_when_other_rule_refuses);
+	T_RUN(test_answers_later_same_replies);
+	T_RUN(test_reload_while_waiting);
+	T_RUN(test_cancel_while_waiting);
 	return t_done();
 }
