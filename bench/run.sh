@@ -211,7 +211,8 @@ done
 # cachet-policyd, first with the embedded memory store, then with a
 # redis-server started here (own dir, loopback, stopped by PID).  No peer
 # policy server is installed to compare with; the Redis row is the peer of
-# the memory row (the price of sharing counters between MX hosts).
+# the memory row (the price of sharing counters between MX hosts).  See
+# bench/README.md.
 POLICYD=$BUILD/bin/cachet-policyd
 POLICYD_BENCH=$BUILD/bench/policyd_bench
 PB_CONNS=${BENCH_POLICYD_CONNS:-50}
