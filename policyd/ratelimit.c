@@ -394,9 +394,7 @@ static int finish(struct rl_job *j, const struct limit_rule *rule, const struct 
 
 static int store_error(struct rl_job *j)
 {
-	if (j->step == STEP_MAIN && j->nothing_to_count)
-		buf_puts(j->out, "action=DUNNO\n\n");	/* a block we cannot read is none */
-	else if (j->conf->on_store_error == SE_DEFER)
+	if (j->conf->on_store_error == SE_DEFER)
 		buf_puts(j->out, "action=DEFER_IF_PERMIT 4.7.1 Rate limit service "
 				 "temporarily unavailable\n\n");
 	else
@@ -450,6 +448,9 @@ static int rd_answered(struct rl_job *j)
 static int job_run(struct rl_job *j, int rc)
 {
 	while (rc != STORE_PENDING && rc != JOB_OVER) {
+		/* a block alone that cannot be read is no block (the outputs say none) */
+		if (rc < 0 && j->step == STEP_MAIN && j->p.n == 0)
+			rc = 0;
 		if (rc < 0)
 			rc = store_error(j);
 		else if (j->step == STEP_MAIN)

@@ -49,9 +49,8 @@
  * loop.  Requests that need no store answer are decided at once: other
  * protocol states, the allow lists, and a request with no counter to
  * check and no SASL user to look up a block for.  When the store cannot
- * answer, the reply is OnStoreError's; only the block lookup of a request
- * with nothing to count then passes (DUNNO), as a block the store cannot
- * read is no block.
+ * answer, the reply is OnStoreError's; but a block looked up alone (no
+ * counter to check in that step) that cannot be read counts as no block.
  */
 #ifndef CACHET_RATELIMIT_H
 #define CACHET_RATELIMIT_H

@@ -19,7 +19,8 @@
  * at once.  A database other than 0 is selected first and commands queue
  * until SELECT has answered (pipelined behind a SELECT that failed they
  * would write to database 0).  A Redis that answers nothing for
- * STORE_STALL_SECONDS while commands wait is taken for gone (a half-open
+ * STORE_STALL_SECONDS while commands wait (checked when one times out, so
+ * StoreTimeout if that is longer) is taken for gone (a half-open
  * connection, a connect that hangs): the connection is dropped and made
  * again.  At most STORE_MAX_WAITS commands wait at once; more fail at once.
  *
@@ -252,11 +253,11 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	else if (r != NULL)
 		heard_from(rs);
 	struct store_call *call = detach(w);
-	bool was_set = w->timer == NULL;
+	bool nobody_waited = w->timer == NULL;	/* a block's SET */
 	wait_free(w);
 	if (call != NULL) {
 		call->done(call, r != NULL ? read_reply(call, r) : -1);
-	} else if (was_set && r != NULL && r->type == REDIS_REPLY_ERROR) {
+	} else if (nobody_waited && r != NULL && r->type == REDIS_REPLY_ERROR) {
 		log_msg(LOG_ERR, NULL, "Redis %s:%d: a block was not stored: %s", where(rs),
 			rs->spec.port, r->str);
 	}

@@ -427,6 +427,11 @@ static void test_store_error_outcome(void)
 	T_EQ_STR(send_msg(&f, "alice", 1),
 		 "DEFER_IF_PERMIT 4.7.1 Rate limit service temporarily unavailable");
 	teardown(&f);
+	/* no counter to check (the rule is for port 587): the unreadable block is none */
+	setup(&f, "RateLimitStore redis://127.0.0.1:1/0\nOnStoreError defer\n"
+		  "Limit u key=sasl_username messages=1/1h action=defer port=587\n");
+	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
+	teardown(&f);
 }
 
 static void test_memory_store_full_is_store_error(void)
