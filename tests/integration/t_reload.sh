@@ -8,7 +8,7 @@
 # that of the snapshot (generation) the milter's log line for its queue id
 # names; no 4xx/5xx from the milter; the broken file's every error is
 # logged and the snapshot in force stays; the daemon is the same process
-# from start to end.  Also: --help.
+# from start to end.  Also: --help for both daemons.
 . tests/integration/lib.sh
 t_setup
 
@@ -97,7 +97,7 @@ n_gens=$(wc -w <<<"$gens_seen")
 t_check "messages were handled by many snapshots ($n_gens generations)" test "$n_gens" -ge 6
 
 # --help: usage on stdout, status 0, for both daemons
-for d in cachet-milterd; do
+for d in cachet-milterd cachet-policyd; do
 	out=$("$REPO/build/bin/$d" --help 2>/dev/null)
 	rc=$?
 	t_check "$d --help prints usage and exits 0" \
