@@ -9,11 +9,13 @@
  *		prints the zone (RFC 1035 master format) every figure uses, with
  *		TTL on every record and RECORD (text or @FILE) as the DKIM key;
  *	auth_bench run [-t S] [-w S] -k KEY.pem [-z ZONE] [-c NS] [-u NS] [-r]
- *		[-C spf|all] [-n]
+ *		[-C spf|all] [-n] [-f]
  *
  * `run` signs one message once up front (KEY.pem, d=bench.example,
  * s=bench, relaxed/relaxed), then for each figure it can measure drives
- * pipeline_msg_begin, feed_message (the driver `cachet check` uses), eom and msg_end over that
+ * pipeline_msg_begin, the header fields and body as the milter hands them
+ * (or with -f the raw message through feed.c, the driver `cachet check`
+ * uses, header reader included), eom and msg_end over that
  * message in a loop for -t seconds after -w seconds of warm-up, on one
  * connection of a runtime built by runtime_new (the production check
  * table) from configuration text:
@@ -147,6 +149,7 @@ struct options {
 	bool resolver;		/* -r */
 	const char *checks;	/* -C: "spf", "all", or NULL for both */
 	bool no_peer;		/* -n: no libspf2 figures */
+	bool file_path;		/* -f: the raw message through feed.c, as `cachet check` */
 };
 
 struct measure {
@@ -346,6 +349,7 @@ struct cachet_case {
 	struct conn *conn;
 	const char *want[3];	/* substrings the A-R value must hold */
 	bool checked;
+	bool file_path;
 };
 
 static void cachet_message(void *ctx)
@@ -353,7 +357,17 @@ static void cachet_message(void *ctx)
 	struct cachet_case *c = ctx;
 	struct msg *m = pipeline_msg_begin(c->conn, "<" BENCH_SENDER ">", NULL);
 	pipeline_rcpt(m, "<bob@example.net>");
-	feed_message(m, c->msg->raw.p, c->msg->raw.len);
+	if (c->file_path) {
+		feed_message(m, c->msg->raw.p, c->msg->raw.len);
+	} else {
+		/* as libmilter hands them: fields, end of header, body */
+		for (size_t i = 0; i < N_FIELDS; i++) {
+			const struct dkim_field *f = &c->msg->fields[i];
+			pipeline_header(m, f->name.p, f->value.p, f->value.len);
+		}
+		pipeline_eoh(m);
+		pipeline_body(m, (const uint8_t *)c->msg->body.p, c->msg->body.len);
+	}
 	const struct eom_result *r = pipeline_eom(m);
 	if (!c->checked) {
 		for (size_t i = 0; i < ARRAY_LEN(c->want) && c->want[i] != NULL; i++)
@@ -393,6 +407,7 @@ static void bench_cachet(const struct options *o, const struct message *msg,
 		.msg = msg,
 		.rt = rt,
 		.want = { "spf=pass", all ? "dkim=pass" : NULL, all ? "dmarc=pass" : NULL },
+		.file_path = o->file_path,
 	};
 	c.conn = pipeline_conn_new_text(rt, BENCH_HELO, BENCH_CLIENT_IP);
 	pipeline_helo(c.conn, BENCH_HELO);
@@ -481,7 +496,7 @@ static int cmd_run(int argc, char **argv)
 {
 	struct options o = { .seconds = 2, .warmup = 0.3 };
 	int ch;
-	while ((ch = getopt(argc, argv, "t:w:k:z:c:u:rC:n")) != -1) {
+	while ((ch = getopt(argc, argv, "t:w:k:z:c:u:rC:nf")) != -1) {
 		switch (ch) {
 		case 't': o.seconds = parse_seconds(optarg); break;
 		case 'w': o.warmup = parse_seconds(optarg); break;
@@ -492,9 +507,10 @@ static int cmd_run(int argc, char **argv)
 		case 'r': o.resolver = true; break;
 		case 'C': o.checks = optarg; break;
 		case 'n': o.no_peer = true; break;
+		case 'f': o.file_path = true; break;
 		default:
 			die("usage: auth_bench run [-t S] [-w S] -k KEY.pem [-z ZONE] "
-			    "[-c NS] [-u NS] [-r] [-C spf|all] [-n]");
+			    "[-c NS] [-u NS] [-r] [-C spf|all] [-n] [-f]");
 		}
 	}
 	if (o.key_path == NULL)
@@ -547,5 +563,5 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	die("usage: auth_bench zone TTL RECORD | auth_bench run [-t S] [-w S] -k KEY.pem "
-	    "[-z ZONE] [-c NS] [-u NS] [-r] [-C spf|all] [-n]");
+	    "[-z ZONE] [-c NS] [-u NS] [-r] [-C spf|all] [-n] [-f]");
 }
