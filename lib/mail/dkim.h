@@ -310,6 +310,9 @@ bool dkim_field_is(const struct dkim_field *f, const char *name);
  */
 struct dkim_bodyhash;
 
+/* The OpenSSL digest of h, fetched once (shared, never freed). */
+const EVP_MD *dkim_hash_md(enum dkim_hash h);
+
 /* Free with dkim_bodyhash_free. */
 struct dkim_bodyhash *dkim_bodyhash_new(enum dkim_canon canon, enum dkim_hash hash,
 					bool has_l, uint64_t l);

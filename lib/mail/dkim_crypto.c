@@ -29,7 +29,7 @@ static EVP_MD_CTX *sha256_begin(void)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	ASSERT(md != NULL);
-	ASSERT(EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1);
+	ASSERT(EVP_DigestInit_ex(md, dkim_hash_md(DKIM_HASH_SHA256), NULL) == 1);
 	return md;
 }
 
@@ -122,7 +122,7 @@ static enum dkim_err verify_digest(const struct dkim_key *key, const uint8_t *ha
 			return DKIM_ERR_INTERNAL;
 		if (EVP_PKEY_verify_init(ctx) != 1 ||
 		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
-		    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1)
+		    EVP_PKEY_CTX_set_signature_md(ctx, dkim_hash_md(DKIM_HASH_SHA256)) != 1)
 			r = -1;
 		else
 			r = EVP_PKEY_verify(ctx, sig, sig_len, hash, hash_len) == 1 ? 1 : 0;
@@ -170,7 +170,7 @@ enum dkim_err dkim_sign_digest(const struct dkim_privkey *key, const uint8_t *ha
 			return DKIM_ERR_INTERNAL;
 		r = EVP_PKEY_sign_init(ctx) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(ctx, dkim_hash_md(DKIM_HASH_SHA256)) == 1 &&
 		    EVP_PKEY_sign(ctx, sig_r, &len, hash, hash_len) == 1;
 		EVP_PKEY_CTX_free(ctx);
 	}
