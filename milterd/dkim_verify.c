@@ -9,7 +9,9 @@
  * key lookups started at end of header, all in flight together; the body is
  * hashed as it streams, one running hash per distinct (canonicalization,
  * hash, l=) shared by the signatures that use it; end of message only waits
- * for the keys and checks.
+ * for the keys and checks.  Parsed keys are kept for the TTL of their DNS
+ * answer (lib/mail/dkim_keycache.h), so the next message from a sender
+ * costs the signature check, not the key's decoding.
  *
  * Results: pass; fail with reason "body hash did not verify" or "signature
  * did not verify"; permerror for syntax, missing or revoked keys, unsupported
@@ -27,16 +29,26 @@
  */
 #include "dkim_verify.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "dkim.h"
 #include "dkim_fields.h"
+#include "dkim_keycache.h"
 #include "dns.h"
 #include "log.h"
 #include "pipeline.h"
+#include "xalloc.h"
 
 #define KEY_NAME_MAX 300
+/* parsed key records kept per snapshot (see lib/mail/dkim_keycache.h) */
+#define KEY_CACHE_ENTRIES 2000
+
+/* What every message of a snapshot shares. */
+struct verify_data {
+	struct dkim_keycache *keys;
+};
 
 struct sig_state {
 	size_t header_index;		/* in m->headers */
@@ -48,6 +60,7 @@ struct sig_state {
 
 struct verify_state {
 	const struct dkim_verify_options *opts;
+	struct dkim_keycache *keys;
 	struct sig_state *sigs;
 	size_t n_sigs, cap;
 	size_t ignored;			/* signatures beyond the cap */
@@ -82,6 +95,25 @@ static bool verify_enabled(const struct config *cfg, const void *opts)
 	return (cfg->mode & MODE_VERIFY) != 0;
 }
 
+static int verify_setup(const struct config *cfg, const void *opts, void **data_r,
+			char **error_r)
+{
+	(void)cfg;
+	(void)opts;
+	(void)error_r;
+	struct verify_data *d = xcalloc(1, sizeof(*d));
+	d->keys = dkim_keycache_new(KEY_CACHE_ENTRIES);
+	*data_r = d;
+	return 0;
+}
+
+static void verify_teardown(void *data)
+{
+	struct verify_data *d = data;
+	dkim_keycache_free(&d->keys);
+	free(d);
+}
+
 /*
  * Inbound mail is verified; internal mail too when this host does not sign
  * (Mode v), since nothing else would look at its signatures.
@@ -92,6 +124,7 @@ static int verify_begin(struct msg *m, struct check_ctx *cx)
 		return 0;
 	struct verify_state *st = arena_alloc(m->arena, sizeof(*st));
 	st->opts = cx->opts;
+	st->keys = ((struct verify_data *)cx->data)->keys;
 	st->cap = st->opts->max_signatures;
 	st->sigs = arena_alloc_array(m->arena, st->cap, sizeof(*st->sigs));
 	st->results = arena_alloc_array(m->arena, st->cap, sizeof(*st->results));
@@ -216,7 +249,8 @@ static struct dkim_key *fetch_key(struct msg *m, struct verify_state *st, struct
 	}
 	/* RFC 6376 3.6.2.2: one key record expected; the first one is used */
 	struct dkim_key *key = NULL;
-	enum dkim_err e = dkim_key_parse(a->rr[0].u.txt.data, a->rr[0].u.txt.len, &key);
+	enum dkim_err e = dkim_keycache_parse(st->keys, a->rr[0].u.txt.data, a->rr[0].u.txt.len,
+					      a->ttl, &key);
 	if (e != DKIM_OK) {
 		report(m, st, s, dkim_err_result(e), dkim_err_text(e), NULL);
 		return NULL;
@@ -281,6 +315,8 @@ const struct check check_dkim_verify = {
 	.name = DKIM_VERIFY_CHECK,
 	.options = &verify_options,
 	.enabled = verify_enabled,
+	.setup = verify_setup,
+	.teardown = verify_teardown,
 	.msg_begin = verify_begin,
 	.header = verify_header,
 	.eoh = verify_eoh,

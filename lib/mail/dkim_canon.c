@@ -75,25 +75,33 @@ bool dkim_field_is(const struct dkim_field *f, const char *name)
 	return slice_eq_ci(field_name(f), name);
 }
 
-/* RFC 6376 3.4.2: unfold, WSP runs to one SP, none at either end. */
+/*
+ * RFC 6376 3.4.2: unfold, WSP runs to one SP, none at either end.  Text
+ * between WSP goes out a span at a time (this runs for every signed field
+ * of every signature).
+ */
 static void relaxed_value(struct slice v, struct buf *out)
 {
+	const char *p = v.p, *end = v.p + v.len;
 	bool pending = false, started = false;
-	for (size_t i = 0; i < v.len; i++) {
-		char c = v.p[i];
-		if (c == '\r' && i + 1 < v.len && v.p[i + 1] == '\n') {
-			i++;
-			continue;
-		}
-		if (is_wsp((unsigned char)c)) {
+	while (p < end) {
+		const char *q = p;
+		while (q < end && *q != ' ' && *q != '\t' &&
+		       !(*q == '\r' && q + 1 < end && q[1] == '\n'))
+			q++;
+		if (q > p) {
+			if (pending)
+				buf_putc(out, ' ');
+			buf_append(out, p, (size_t)(q - p));
+			pending = false;
+			started = true;
+			p = q;
+		} else if (*p == '\r') {
+			p += 2;		/* a fold: the CRLF goes, its WSP counts */
+		} else {
 			pending = started;
-			continue;
+			p++;
 		}
-		if (pending)
-			buf_putc(out, ' ');
-		buf_putc(out, c);
-		pending = false;
-		started = true;
 	}
 }
 
@@ -107,8 +115,10 @@ void dkim_canon_header(enum dkim_canon c, const struct dkim_field *f, bool crlf,
 		buf_append(out, f->value.p, f->value.len);
 	} else {
 		struct slice n = field_name(f);
-		for (size_t i = 0; i < n.len; i++)
-			buf_putc(out, lower(n.p[i]));
+		size_t at = out->len;
+		if (buf_append(out, n.p, n.len))
+			for (size_t i = 0; i < n.len; i++)
+				out->p[at + i] = lower(out->p[at + i]);
 		buf_putc(out, ':');
 		relaxed_value(f->value, out);
 	}

@@ -58,17 +58,18 @@ static void hash_selected(EVP_MD_CTX *md, enum dkim_canon c, const char *const *
 	bool *used = xcalloc(count + 1, sizeof(*used));
 	if (skip < count)
 		used[skip] = true;
+	/* every selected field into one buffer, hashed once */
+	buf_reset(tmp);
 	for (size_t k = 0; k < h_count; k++) {
 		for (size_t j = count; j-- > 0;) {
 			if (used[j] || !dkim_field_is(&fields[j], h[k]))
 				continue;
 			used[j] = true;
-			buf_reset(tmp);
 			dkim_canon_header(c, &fields[j], true, tmp);
-			hash_buf(md, tmp);
 			break;
 		}
 	}
+	hash_buf(md, tmp);
 	free(used);
 }
 
