@@ -2,16 +2,17 @@
  * The SPF check (RFC 7208): both identities, MAIL FROM and HELO, evaluated
  * by libspf2 through our DNS layer and limits (spf_dns.c).
  *
- * Timing: libspf2 is synchronous, so msg_begin (MAIL FROM) starts a worker
- * thread that evaluates MAIL FROM and then HELO while the message streams
- * in, and end of message collects the outcome, waiting at most until
- * SPFTimeout after MAIL FROM; whatever is not done by then is temperror.
- * The worker and the message share a reference-counted job: the last of
- * the two to let go frees it, so an aborted message (msg_end without eom)
- * neither blocks nor leaks, and the worker sees a cancel flag at its next
- * lookup.  The runtime's setup data counts running workers; teardown waits
- * for them (each is bounded by SPFTimeout plus one DNSTimeout), so a worker
- * never outlives the DNS resolver it uses.
+ * Timing: libspf2 is synchronous, so msg_begin (MAIL FROM) hands a job to
+ * the runtime's worker pool (spf_pool.c), which evaluates MAIL FROM and then
+ * HELO while the message streams in, and end of message collects the
+ * outcome, waiting at most until SPFTimeout after MAIL FROM; whatever is not
+ * done by then is temperror.  The worker and the message share a
+ * reference-counted job: the last of the two to let go frees it, so an
+ * aborted message (msg_end without eom) neither blocks nor leaks, and the
+ * worker sees a cancel flag at its next lookup (or before it starts, if the
+ * job waited in the queue).  The pool is the runtime's setup data; teardown
+ * drains it (each job is bounded by SPFTimeout plus one DNSTimeout), so a
+ * worker never outlives the DNS resolver it uses.
  *
  * Results (Authentication-Results, RFC 8601 2.7.2): one spf= entry for
  * MAIL FROM (smtp.mailfrom, scope "mfrom") and one for HELO (smtp.helo,
@@ -34,17 +35,17 @@
 #include "log.h"
 #include "pipeline.h"
 #include "spf_dns.h"
+#include "spf_pool.h"
 #include "xalloc.h"
 
 /* The HELO argument kept for %{h} (our limit). */
 #define SPF_MAX_HELO_TEXT 255
 
-/* Per runtime: the workers still running (teardown waits for them). */
-struct spf_shared {
-	pthread_mutex_t lock;
-	pthread_cond_t idle;
-	unsigned running;
-};
+/*
+ * Worker threads per runtime at most: one per message in flight with a slow
+ * DNS answer outstanding; more messages than this wait in the queue.
+ */
+#define SPF_MAX_WORKERS 256
 
 struct spf_job {
 	pthread_mutex_t lock;
@@ -52,7 +53,6 @@ struct spf_job {
 	int refs;		/* the message and the worker */
 	bool done;
 	int cancel;		/* atomic */
-	struct spf_shared *shared;
 	struct spf_backend be;
 	char *ip, *helo, *helo_text, *sender, *receiver;
 	uint64_t deadline_ms;
@@ -62,7 +62,7 @@ struct spf_job {
 
 struct spf_state {
 	const struct spf_options *opts;
-	struct spf_shared *shared;
+	struct spf_pool *pool;
 	struct spf_job *job;	/* NULL when nothing was started */
 	const char *sender;	/* "local@domain", or NULL for <> or a bad path */
 	const char *helo;	/* lower-cased, when it is a domain name, else NULL */
@@ -97,23 +97,14 @@ static int spf_setup(const struct config *cfg, const void *opts, void **data_r, 
 	(void)cfg;
 	(void)opts;
 	(void)error_r;
-	struct spf_shared *sh = xcalloc(1, sizeof(*sh));
-	pthread_mutex_init(&sh->lock, NULL);
-	pthread_cond_init(&sh->idle, NULL);
-	*data_r = sh;
+	*data_r = spf_pool_new(SPF_MAX_WORKERS, SPF_POOL_IDLE_MS);
 	return 0;
 }
 
 static void spf_teardown(void *data)
 {
-	struct spf_shared *sh = data;
-	pthread_mutex_lock(&sh->lock);
-	while (sh->running > 0)
-		pthread_cond_wait(&sh->idle, &sh->lock);
-	pthread_mutex_unlock(&sh->lock);
-	pthread_mutex_destroy(&sh->lock);
-	pthread_cond_destroy(&sh->idle);
-	free(sh);
+	struct spf_pool *pool = data;
+	spf_pool_free(&pool);
 }
 
 static void job_free(struct spf_job *j)
@@ -140,31 +131,26 @@ static void job_release(struct spf_job *j)
 		job_free(j);
 }
 
-static void *worker(void *arg)
+static void evaluate(struct spf_engine *engine, void *arg)
 {
 	struct spf_job *j = arg;
-	struct spf_shared *sh = j->shared;
 	struct spf_query q = {
 		.ip = j->ip, .helo = j->helo, .helo_text = j->helo_text, .sender = j->sender,
 		.receiver = j->receiver,
 		.deadline_ms = j->deadline_ms, .cancel = &j->cancel,
 	};
-	if (j->do_mfrom)
-		spf_dns_evaluate(&j->be, &q, &j->mfrom);
+	/* a job the message gave up on while it waited in the queue */
+	bool wanted = !__atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE);
+	if (wanted && j->do_mfrom)
+		spf_engine_evaluate(engine, &j->be, &q, &j->mfrom);
 	q.sender = NULL;
-	if (j->do_helo)
-		spf_dns_evaluate(&j->be, &q, &j->helo_out);
+	if (wanted && j->do_helo)
+		spf_engine_evaluate(engine, &j->be, &q, &j->helo_out);
 	pthread_mutex_lock(&j->lock);
 	j->done = true;
 	pthread_cond_broadcast(&j->cond);
 	pthread_mutex_unlock(&j->lock);
 	job_release(j);
-	/* last: teardown may free sh once running is 0 */
-	pthread_mutex_lock(&sh->lock);
-	if (--sh->running == 0)
-		pthread_cond_broadcast(&sh->idle);
-	pthread_mutex_unlock(&sh->lock);
-	return NULL;
 }
 
 static bool ip_ok(const char *ip)
@@ -184,7 +170,6 @@ static struct spf_job *job_new(struct msg *m, const struct spf_state *st)
 	pthread_cond_init(&j->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	j->refs = 2;
-	j->shared = st->shared;
 	j->be.dns = rt->dns;
 	j->ip = xstrdup(m->conn->client_ip);
 	j->helo = st->helo != NULL ? xstrdup(st->helo) : NULL;
@@ -201,22 +186,9 @@ static struct spf_job *job_new(struct msg *m, const struct spf_state *st)
 static int start(struct msg *m, struct spf_state *st)
 {
 	struct spf_job *j = job_new(m, st);
-	struct spf_shared *sh = j->shared;
-	ASSERT(sh != NULL);
-	pthread_mutex_lock(&sh->lock);
-	sh->running++;
-	pthread_mutex_unlock(&sh->lock);
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_t t;
-	int e = pthread_create(&t, &attr, worker, j);
-	pthread_attr_destroy(&attr);
+	int e = spf_pool_submit(st->pool, evaluate, j);
 	if (e != 0) {
 		log_msg(LOG_ERR, m->qid, "spf: cannot start a worker thread: %s", strerror(e));
-		pthread_mutex_lock(&sh->lock);
-		sh->running--;
-		pthread_mutex_unlock(&sh->lock);
 		job_free(j);
 		return -1;
 	}
@@ -234,7 +206,7 @@ static int spf_begin(struct msg *m, struct check_ctx *cx)
 	}
 	struct spf_state *st = arena_alloc(m->arena, sizeof(*st));
 	st->opts = cx->opts;
-	st->shared = cx->data;
+	st->pool = cx->data;
 	const char *helo = m->conn->helo;
 	if (helo != NULL) {
 		char *h = addr_domain_normalize(m->arena, helo, strlen(helo));

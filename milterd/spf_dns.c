@@ -1632,25 +1632,63 @@ static char *who_text(const struct spf_query *q)
 	return buf_steal(&b);
 }
 
-/* Runs libspf2 on the identity's record. */
-static void run_libspf2(struct spf_eval *ev, const struct spf_query *q, struct spf_outcome *out)
+/*
+ * A libspf2 server over our DNS layer, made once and used for evaluation
+ * after evaluation (making one compiles its default explanation and costs
+ * more than an evaluation from cached answers); the layer's hook points at
+ * the evaluation in progress.  One thread at a time.
+ */
+struct spf_engine {
+	SPF_dns_server_t *layer;
+	SPF_server_t *server;
+	char *receiver;		/* rec_dom as set */
+};
+
+struct spf_engine *spf_engine_new(void)
 {
-	SPF_dns_server_t *layer = xcalloc(1, sizeof(*layer));
-	layer->destroy = layer_destroy;
-	layer->lookup = layer_lookup;
-	layer->get_spf = layer_get_spf;
-	layer->get_exp = layer_get_exp;
-	layer->name = "cachet";
-	layer->hook = ev;
-	SPF_server_t *server = SPF_server_new_dns(layer, 0);
-	if (server == NULL)
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, spf_init_once);
+	struct spf_engine *e = xcalloc(1, sizeof(*e));
+	e->layer = xcalloc(1, sizeof(*e->layer));
+	e->layer->destroy = layer_destroy;
+	e->layer->lookup = layer_lookup;
+	e->layer->get_spf = layer_get_spf;
+	e->layer->get_exp = layer_get_exp;
+	e->layer->name = "cachet";
+	e->server = SPF_server_new_dns(e->layer, 0);
+	if (e->server == NULL)
 		abort();
-	server->destroy_resolver = 0;	/* 1.2.10 frees only resolvers it made */
+	e->server->destroy_resolver = 0;	/* 1.2.10 frees only resolvers it made */
 	SPF_response_t *resp = NULL;
-	SPF_server_set_rec_dom(server, q->receiver);
-	SPF_server_set_explanation(server, DEFAULT_EXP, &resp);
+	SPF_server_set_explanation(e->server, DEFAULT_EXP, &resp);
 	SPF_response_free(resp);
-	resp = NULL;
+	return e;
+}
+
+void spf_engine_free(struct spf_engine **ep)
+{
+	struct spf_engine *e = *ep;
+	if (e == NULL)
+		return;
+	SPF_server_free(e->server);
+	layer_destroy(e->layer);
+	free(e->receiver);
+	free(e);
+	*ep = NULL;
+}
+
+/* Runs libspf2 on the identity's record. */
+static void run_libspf2(struct spf_engine *e, struct spf_eval *ev, const struct spf_query *q,
+			struct spf_outcome *out)
+{
+	SPF_server_t *server = e->server;
+	e->layer->hook = ev;
+	if (e->receiver == NULL || strcmp(e->receiver, q->receiver) != 0) {
+		free(e->receiver);
+		e->receiver = xstrdup(q->receiver);
+		SPF_server_set_rec_dom(server, q->receiver);
+	}
+	SPF_response_t *resp = NULL;
 	SPF_request_t *req = SPF_request_new(server);
 	if (req == NULL)
 		abort();
@@ -1690,22 +1728,27 @@ static void run_libspf2(struct spf_eval *ev, const struct spf_query *q, struct s
 	if (resp != NULL)
 		SPF_response_free(resp);
 	SPF_request_free(req);
-	SPF_server_free(server);
-	layer_destroy(layer);
+	e->layer->hook = NULL;
 }
 
 void spf_dns_evaluate(const struct spf_backend *be, const struct spf_query *q,
 		      struct spf_outcome *out)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, spf_init_once);
+	struct spf_engine *e = spf_engine_new();
+	spf_engine_evaluate(e, be, q, out);
+	spf_engine_free(&e);
+}
+
+void spf_engine_evaluate(struct spf_engine *e, const struct spf_backend *be,
+			 const struct spf_query *q, struct spf_outcome *out)
+{
 	memset(out, 0, sizeof(*out));
 	struct spf_eval ev = { .be = be, .q = q };
 	const char *bad = identity(&ev, q);
 	if (bad != NULL)
 		outcome(out, SPF_RES_NONE, "%s: %s", q->receiver, bad);
 	else
-		run_libspf2(&ev, q, out);
+		run_libspf2(e, &ev, q, out);
 	expect_clear(&ev);
 	markers_free(&ev);
 	for (size_t i = 0; i < ev.n_p; i++)

@@ -15,9 +15,10 @@
  * deadline, a size cap on records, and our own limits on term arguments
  * (kept from the CVE-2023-42118 guard; see spf_dns.c).
  *
- * Synchronous: the SPF check runs it in a worker thread (spf.c).  Each call
- * builds its own libspf2 server object, so calls in different threads share
- * nothing but libspf2's global log hooks (set once).
+ * Synchronous: the SPF check runs it on a pool of worker threads
+ * (spf_pool.c), each owning one engine (a libspf2 server object), so
+ * evaluations in different threads share nothing but libspf2's global log
+ * hooks (set once).
  */
 #ifndef CACHET_SPF_DNS_H
 #define CACHET_SPF_DNS_H
@@ -94,7 +95,19 @@ struct spf_outcome {
 	unsigned void_lookups;
 };
 
+/*
+ * A libspf2 server with our DNS layer, kept for evaluation after
+ * evaluation by one thread at a time (the SPF check's workers each own
+ * one).  Free with spf_engine_free().
+ */
+struct spf_engine;
+struct spf_engine *spf_engine_new(void);
+void spf_engine_free(struct spf_engine **e);
+
 /* Evaluates q; always fills *out (release with spf_outcome_clear()). */
+void spf_engine_evaluate(struct spf_engine *e, const struct spf_backend *be,
+			 const struct spf_query *q, struct spf_outcome *out);
+/* The same with an engine made for this one evaluation (tests, fuzzing). */
 void spf_dns_evaluate(const struct spf_backend *be, const struct spf_query *q,
 		      struct spf_outcome *out);
 void spf_outcome_clear(struct spf_outcome *out);
