@@ -241,6 +241,7 @@ pb_run() {
 	port=$(pb_port)
 	cat >"$tmp/policyd-$label.conf" <<PBEOF
 Socket inet:$port@127.0.0.1
+AllowRoot yes
 Syslog no
 RateLimitStore $store
 MaxConnections 1000

@@ -27,7 +27,10 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <getopt.h>
+#include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -54,6 +59,14 @@
 #define VERSION "0.1.0"
 #define POLICYD_IDLE_SECONDS 1800
 #define POLICYD_MAX_REPLY 1024
+/*
+ * accept() out of descriptors (EMFILE, ENFILE) or memory: the listener
+ * pauses this long (the connection stays in the kernel's backlog and is
+ * taken when a descriptor is free), and one line is logged per
+ * POLICYD_ACCEPT_LOG_SECONDS with the count since the last one.
+ */
+#define POLICYD_ACCEPT_PAUSE_MS 200
+#define POLICYD_ACCEPT_LOG_SECONDS 10
 
 struct server {
 	struct event_base *base;
@@ -65,6 +78,9 @@ struct server {
 	struct evconnlistener *admin;	/* AdminSocket, or NULL */
 	struct notify *notify;
 	struct event *timer;
+	struct event *accept_resume;	/* re-enables the listeners after a pause */
+	time_t accept_logged;		/* the last line about accept() failing */
+	unsigned long accept_failed;	/* failures since that line */
 	struct conn *conns;		/* open connections (freed at exit) */
 	size_t n_conns;
 	unsigned long refused;
@@ -229,6 +245,51 @@ static void on_accept(struct evconnlistener *l UNUSED, evutil_socket_t fd, struc
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+/* -- accept() failures: pause, log once per interval -- */
+
+static void accept_resume(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct server *srv = arg;
+	evconnlistener_enable(srv->listener);
+	if (srv->admin != NULL)
+		evconnlistener_enable(srv->admin);
+}
+
+/*
+ * libevent calls this when accept() fails with anything but EAGAIN or
+ * EINTR.  Without it, it logs a warning and calls accept() again at once:
+ * at the descriptor limit that is a busy loop.  We stop listening for
+ * POLICYD_ACCEPT_PAUSE_MS instead (both listeners: they share the limit).
+ */
+static void accept_error(struct evconnlistener *l UNUSED, void *arg)
+{
+	struct server *srv = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	time_t now = time(NULL);
+	srv->accept_failed++;
+	if (now - srv->accept_logged >= POLICYD_ACCEPT_LOG_SECONDS) {
+		log_msg(LOG_WARNING, NULL, "accept: %s; pausing for %d ms each time (%lu times "
+			"since the last such line, at most one every %d s)", strerror(e),
+			POLICYD_ACCEPT_PAUSE_MS, srv->accept_failed, POLICYD_ACCEPT_LOG_SECONDS);
+		srv->accept_logged = now;
+		srv->accept_failed = 0;
+	}
+	evconnlistener_disable(srv->listener);
+	if (srv->admin != NULL)
+		evconnlistener_disable(srv->admin);
+	struct timeval tv = { 0, POLICYD_ACCEPT_PAUSE_MS * 1000 };
+	event_add(srv->accept_resume, &tv);
+}
+
+/* libevent's own warnings go through our log, not raw to stderr. */
+static void libevent_log(int severity, const char *msg)
+{
+	int prio = severity >= EVENT_LOG_ERR ? LOG_ERR
+		   : severity == EVENT_LOG_WARN ? LOG_WARNING
+		   : severity == EVENT_LOG_MSG ? LOG_INFO : LOG_DEBUG;
+	log_msg(prio, NULL, "libevent: %s", msg);
+}
+
 /* -- AdminSocket: one command line, "RC\n" + output, close -- */
 
 static void admin_done(struct bufferevent *bev, void *arg UNUSED)
@@ -330,6 +391,7 @@ static int admin_listen(struct server *srv)
 		log_msg(LOG_ERR, NULL, "AdminSocket %s: cannot listen: %s", path, strerror(errno));
 		return -1;
 	}
+	evconnlistener_set_error_cb(srv->admin, accept_error);
 	return 0;
 }
 
@@ -408,11 +470,159 @@ static int listen_on(struct server *srv)
 		log_msg(LOG_ERR, NULL, "Socket %s: cannot listen: %s", spec, strerror(errno));
 		return -1;
 	}
+	evconnlistener_set_error_cb(srv->listener, accept_error);
 	if (path != NULL && chmod(path, srv->conf->socket_mode) < 0) {
 		log_msg(LOG_ERR, NULL, "Socket %s: chmod: %s", spec, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* -- paths and privileges -- */
+
+/* The working directory at start: daemon() moves to "/", a reload must not. */
+static char *start_dir;
+
+/* A relative path from the file is taken from the start directory. */
+static void absolute_path(char **p)
+{
+	if (*p == NULL || (*p)[0] == '/' || start_dir == NULL)
+		return;
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b, "%s/%s", start_dir, *p);
+	free(*p);
+	*p = buf_steal(&b);
+}
+
+/* pconf_load, with the paths made absolute and the Redis password read. */
+static struct pconf *load_conf(const char *path, char **error_r)
+{
+	struct pconf *c = pconf_load(path, error_r);
+	if (c == NULL)
+		return NULL;
+	absolute_path(&c->state_file);
+	absolute_path(&c->pid_file);
+	absolute_path(&c->redis_password_file);
+	if (pconf_read_secret(c, error_r) < 0)
+		pconf_free(&c);
+	return c;
+}
+
+/* UserID "user[:group]": its uid and gid (the user's own, or the group's). */
+static int lookup_user(const char *spec, uid_t *uid_r, gid_t *gid_r, char **name_r)
+{
+	char *user = xstrdup(spec), *group = strchr(user, ':');
+	if (group != NULL)
+		*group++ = '\0';
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		log_msg(LOG_ERR, NULL, "UserID %s: no such user", user);
+		free(user);
+		return -1;
+	}
+	*uid_r = pw->pw_uid;
+	*gid_r = pw->pw_gid;
+	if (group != NULL) {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL) {
+			log_msg(LOG_ERR, NULL, "UserID %s: no such group %s", spec, group);
+			free(user);
+			return -1;
+		}
+		*gid_r = gr->gr_gid;
+	}
+	*name_r = user;
+	return 0;
+}
+
+/* Root only with UserID (dropped after start-up) or AllowRoot yes. */
+static int check_root(const struct pconf *c)
+{
+	if (geteuid() != 0 || c->user_id != NULL || c->allow_root)
+		return 0;
+	log_msg(LOG_ERR, NULL, "%s: refusing to run as root: set UserID (the daemon switches to "
+		"that user after start-up) or, to keep root, AllowRoot yes", c->path);
+	return -1;
+}
+
+/*
+ * Becomes UserID (from root; otherwise only checks it exists).  The
+ * sockets given are chowned to it first: Socket (a unix one), so that
+ * SocketMode means what it says, and AdminSocket.
+ */
+static int switch_user(const struct pconf *c, const char *const *sockets, size_t n)
+{
+	uid_t uid;
+	gid_t gid;
+	char *name;
+	if (c->user_id == NULL)
+		return 0;
+	if (lookup_user(c->user_id, &uid, &gid, &name) < 0)
+		return -1;
+	int rc = 0;
+	if (geteuid() != 0) {
+		if (geteuid() != uid)
+			log_msg(LOG_WARNING, NULL, "UserID %s: not started as root; running as uid %ld",
+				c->user_id, (long)geteuid());
+		free(name);
+		return 0;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (sockets[i] != NULL && chown(sockets[i], uid, gid) < 0) {
+			log_msg(LOG_ERR, NULL, "%s: chown: %s", sockets[i], strerror(errno));
+			rc = -1;
+		}
+	}
+	if (rc == 0 && (initgroups(name, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)) {
+		log_msg(LOG_ERR, NULL, "UserID %s: cannot switch: %s", c->user_id, strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && uid != 0 && setuid(0) == 0) {
+		log_msg(LOG_ERR, NULL, "UserID %s: could become root again", c->user_id);
+		rc = -1;
+	}
+	free(name);
+	return rc;
+}
+
+/*
+ * The StateFile's directory takes the snapshots (a temporary file renamed
+ * over the StateFile) and the journal: it must be writable by the user
+ * the daemon runs as.
+ */
+static int check_state_dir(const struct pconf *c)
+{
+	if (c->state_file == NULL || strcmp(c->store, "memory") != 0)
+		return 0;
+	char *copy = xstrdup(c->state_file);
+	char *slash = strrchr(copy, '/');
+	const char *dir = slash == copy ? "/" : copy;
+	if (slash != NULL && slash != copy)
+		*slash = '\0';
+	int rc = access(dir, W_OK | X_OK);
+	if (rc < 0)
+		log_msg(LOG_ERR, NULL, "StateFile %s: its directory %s is not writable by uid %ld: %s",
+			c->state_file, dir, (long)geteuid(), strerror(errno));
+	free(copy);
+	return rc;
+}
+
+/* -n: what the daemon checks once it runs as UserID, checked as that user. */
+static int check_as_user(const struct pconf *c)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERR, NULL, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0)
+		_exit(switch_user(c, NULL, 0) == 0 && check_state_dir(c) == 0 ? 0 : 1);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 static struct store *open_store(const struct pconf *c, struct event_base *base)
@@ -457,12 +667,16 @@ static void on_hup(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct server *srv = arg;
 	char *error = NULL;
-	struct pconf *c = pconf_load(srv->config_path, &error);
+	struct pconf *c = load_conf(srv->config_path, &error);
 	if (c == NULL) {
 		log_msg(LOG_ERR, NULL, "reload: %s; keeping the old configuration", error);
 		free(error);
 		return;
 	}
+	if ((c->user_id == NULL) != (srv->conf->user_id == NULL) ||
+	    (c->user_id != NULL && strcmp(c->user_id, srv->conf->user_id) != 0) ||
+	    c->allow_root != srv->conf->allow_root)
+		log_msg(LOG_WARNING, NULL, "reload: UserID and AllowRoot changes need a restart");
 	if (strcmp(c->store, srv->conf->store) != 0 ||
 	    c->store_timeout_ms != srv->conf->store_timeout_ms) {
 		struct store *s = open_store(c, srv->base), *old = srv->store;
@@ -533,6 +747,12 @@ static int serve(struct server *srv, bool foreground)
 		return 1;
 	if (srv->conf->pid_file != NULL && write_pid(srv->conf->pid_file) < 0)
 		return 1;
+	const char *socks[] = { unix_path(srv->conf->socket), srv->conf->admin_socket };
+	if (switch_user(srv->conf, socks, ARRAY_LEN(socks)) < 0 || check_root(srv->conf) < 0 ||
+	    check_state_dir(srv->conf) < 0)
+		return 1;
+	event_set_log_callback(libevent_log);
+	srv->accept_resume = evtimer_new(srv->base, accept_resume, srv);
 	ratelimit_init(&srv->rl, srv->conf, srv->store);
 	srv->notify = notify_new(srv->base);
 	srv->rl.on_trip = on_trip;
@@ -557,6 +777,7 @@ static int serve(struct server *srv, bool foreground)
 	event_free(term);
 	event_free(intr);
 	event_free(srv->timer);
+	event_free(srv->accept_resume);
 	evconnlistener_free(srv->listener);
 	if (srv->admin != NULL) {
 		evconnlistener_free(srv->admin);
@@ -615,11 +836,24 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_open("cachet-policyd", foreground || check_only, LOG_MAIL);
+	start_dir = getcwd(NULL, 0);
+	/* a reload after daemon()'s chdir("/") must find the same file */
+	char *abs_config = srv.config_path[0] != '/' ? realpath(srv.config_path, NULL) : NULL;
+	if (abs_config != NULL)
+		srv.config_path = abs_config;
 	char *error = NULL;
-	srv.conf = pconf_load(srv.config_path, &error);
+	srv.conf = load_conf(srv.config_path, &error);
 	if (srv.conf == NULL) {
 		log_msg(LOG_ERR, NULL, "%s", error);
 		free(error);
+		free(abs_config);
+		free(start_dir);
+		return 1;
+	}
+	if (check_only && (check_root(srv.conf) < 0 || check_as_user(srv.conf) < 0)) {
+		pconf_free(&srv.conf);
+		free(abs_config);
+		free(start_dir);
 		return 1;
 	}
 	if (!foreground && !check_only)
@@ -644,5 +878,7 @@ int main(int argc, char **argv)
 	store_close(&srv.store);
 	event_base_free(srv.base);
 	pconf_free(&srv.conf);
+	free(abs_config);
+	free(start_dir);
 	return rc;
 }

@@ -7,10 +7,14 @@
  */
 #include "pconf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "compiler.h"
@@ -515,6 +519,11 @@ static const struct conffile_option options[] = {
 	OPT("NotifyAddress", &conffile_string, NULL, notify_address, NULL),
 	OPT("SendmailPath", &conffile_string, "/usr/sbin/sendmail", sendmail_path, NULL),
 	OPT("NotifyTimeout", &conffile_duration, "30s", notify_timeout_ms, &notify_timeout_bounds),
+	OPT("UserID", &conffile_string, NULL, user_id, NULL),
+	OPT("AllowRoot", &conffile_bool, "no", allow_root, NULL),
+	OPT("Journal", &conffile_bool, "yes", journal, NULL),
+	OPT("RedisUser", &conffile_string, NULL, redis_user, NULL),
+	OPT("RedisPasswordFile", &conffile_string, NULL, redis_password_file, NULL),
 };
 
 static const struct conffile_schema schema = { options, ARRAY_LEN(options), sizeof(struct pconf) };
@@ -544,6 +553,11 @@ static bool check_paths(struct pconf *c, char **error_r)
 		bad = "SendmailPath: expected an absolute path";
 	else if (c->admin_socket != NULL && c->admin_socket[0] != '/')
 		bad = "AdminSocket: expected an absolute path";
+	else if (c->redis_user != NULL && c->redis_password_file == NULL)
+		bad = "RedisUser: needs RedisPasswordFile";
+	else if (c->redis_user != NULL && (c->redis_user[0] == '\0' ||
+					   strcspn(c->redis_user, " \t") != strlen(c->redis_user)))
+		bad = "RedisUser: expected one word";
 	else if (c->notify_address != NULL &&
 		 (strchr(c->notify_address, '@') == NULL ||
 		  strcspn(c->notify_address, " \t,<>\"()") != strlen(c->notify_address) ||
@@ -594,7 +608,60 @@ void pconf_free(struct pconf **cp)
 		c->refs--;
 		return;
 	}
+	if (c->redis_password != NULL) {
+		explicit_bzero(c->redis_password, strlen(c->redis_password));
+		free(c->redis_password);
+	}
 	conffile_drop(&schema, c);
 	free(c->path);
 	free(c);
+}
+
+/* Like the milter's RequireSafeKeys, stricter: no group access either. */
+int pconf_read_secret(struct pconf *c, char **error_r)
+{
+	const char *path = c->redis_password_file;
+	struct buf b;
+	char secret[PCONF_MAX_SECRET + 2];
+	struct stat st;
+	if (path == NULL)
+		return 0;
+	buf_init(&b, 0);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		buf_printf(&b, "RedisPasswordFile %s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		buf_printf(&b, "RedisPasswordFile %s: not a regular file", path);
+	} else if ((st.st_mode & 077) != 0) {
+		buf_printf(&b, "RedisPasswordFile %s: readable or writable by its group or others "
+			   "(mode %04o); chmod 0600 it", path, (unsigned)(st.st_mode & 07777));
+	} else {
+		ssize_t n = read(fd, secret, sizeof(secret) - 1);
+		if (n < 0) {
+			buf_printf(&b, "RedisPasswordFile %s: %s", path, strerror(errno));
+		} else {
+			secret[n] = '\0';
+			size_t len = strcspn(secret, "\r\n");
+			if (len == 0 || len > PCONF_MAX_SECRET)
+				buf_printf(&b, "RedisPasswordFile %s: expected a password of 1 to %d "
+					   "bytes on the first line", path, PCONF_MAX_SECRET);
+			else
+				secret[len] = '\0';
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (b.len == 0) {
+		buf_free(&b);
+		if (c->redis_password != NULL) {
+			explicit_bzero(c->redis_password, strlen(c->redis_password));
+			free(c->redis_password);
+		}
+		c->redis_password = xstrdup(secret);
+		explicit_bzero(secret, sizeof(secret));
+		return 0;
+	}
+	explicit_bzero(secret, sizeof(secret));
+	*error_r = buf_steal(&b);
+	return -1;
 }

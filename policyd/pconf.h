@@ -104,6 +104,12 @@ struct pconf {
 	char *notify_address;		/* NotifyAddress, or NULL */
 	char *sendmail_path;		/* SendmailPath */
 	unsigned notify_timeout_ms;	/* NotifyTimeout */
+	char *user_id;			/* UserID: user[:group], or NULL */
+	bool allow_root;		/* AllowRoot: may keep running as root */
+	bool journal;			/* Journal: of the memory store, beside StateFile */
+	char *redis_user;		/* RedisUser: ACL user for AUTH, or NULL */
+	char *redis_password_file;	/* RedisPasswordFile, or NULL */
+	char *redis_password;		/* read from it by pconf_read_secret, or NULL */
 };
 
 /* Returns NULL and *error_r ("FILE:LINE: KEY: ...", free() it) on error. */
@@ -116,6 +122,15 @@ struct pconf *pconf_parse(const char *name, const char *text, size_t len, char *
 struct pconf *pconf_ref(struct pconf *c);
 /* Drops a reference; the last one frees c.  Sets *c to NULL. */
 void pconf_free(struct pconf **c);
+
+/*
+ * Reads RedisPasswordFile into c->redis_password (first line, without its
+ * end; at most PCONF_MAX_SECRET bytes).  The file must be a regular file
+ * that neither its group nor others may read or write.  No file
+ * configured: 0.  -1 and *error_r ("FILE: ...", free() it) otherwise.
+ */
+#define PCONF_MAX_SECRET 512
+int pconf_read_secret(struct pconf *c, char **error_r);
 
 bool word_list_has(const struct word_list *l, const char *word);
 const char *limit_action_name(enum limit_action a);

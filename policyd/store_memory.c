@@ -10,6 +10,7 @@
 #include "store_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,8 +218,12 @@ static int memory_save(struct store *s, const char *path)
 	struct buf tmp;
 	buf_init(&tmp, 0);
 	buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp.p, "w");
+	/* 0600 from the start: the counters name users and senders */
+	int fd = open(tmp.p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
 		log_msg(LOG_ERR, NULL, "snapshot %s: %s", tmp.p, strerror(errno));
 		buf_free(&tmp);
 		return -1;

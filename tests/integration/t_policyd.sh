@@ -16,6 +16,7 @@ start_policyd() {
 	POLICYD_PORT=${POLICYD_PORT:-$(free_port)}
 	{
 		echo "Socket inet:$POLICYD_PORT@127.0.0.1"
+		echo "AllowRoot yes"
 		echo "PidFile $T/policyd.pid"
 		printf '%s\n' "$@"
 	} >"$T/policyd.conf"

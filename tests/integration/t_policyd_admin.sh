@@ -17,6 +17,7 @@ start_policyd() {
 	PORT=$(free_port)
 	{
 		echo "Socket inet:$PORT@127.0.0.1"
+		echo "AllowRoot yes"
 		echo "PidFile $T/p.pid"
 		echo "StateFile $T/p.state"
 		printf '%s\n' "$@"

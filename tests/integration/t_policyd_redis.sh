@@ -29,6 +29,7 @@ start_policyd() {
 	shift 2
 	{
 		echo "Socket inet:$port@127.0.0.1"
+		echo "AllowRoot yes"
 		printf '%s\n' "$@"
 	} >"$T/$name.conf"
 	"$POLICYD_BIN" -c "$T/$name.conf" -f 2>>"$T/$name.log" &

@@ -52,6 +52,7 @@ start_redis || { t_fail "redis-server starts"; t_done; }
 PORT=$(free_port)
 cat >"$T/p.conf" <<EOF
 Socket inet:$PORT@127.0.0.1
+AllowRoot yes
 RateLimitStore redis://127.0.0.1:$REDIS_PORT/2
 StoreTimeout ${STORE_TIMEOUT_MS}ms
 OnStoreError defer
