@@ -17,6 +17,7 @@
 #include "admin.h"
 #include "buf.h"
 #include "compiler.h"
+#include "journal.h"
 #include "log.h"
 #include "pconf.h"
 #include "store.h"
@@ -98,7 +99,9 @@ static int admin_local(const struct pconf *c, const char *line)
 		free(error);
 		return ADMIN_FAIL;
 	}
-	if (store_is_memory(s) && c->state_file != NULL && store_load(s, c->state_file) < 0) {
+	/* the snapshot and its journals; the new snapshot covers them all */
+	uint64_t gen = 0;
+	if (store_is_memory(s) && c->state_file != NULL && statefile_load(s, c->state_file, &gen) < 0) {
 		store_close(&s);
 		return ADMIN_FAIL;
 	}
@@ -106,7 +109,7 @@ static int admin_local(const struct pconf *c, const char *line)
 	buf_init(&out, 0);
 	int rc = admin_exec(s, c, line, &out);
 	if (rc == ADMIN_OK && store_is_memory(s) && strcmp(line, "list") != 0 &&
-	    store_save(s, c->state_file) < 0) {
+	    statefile_save(s, c->state_file, gen, NULL) < 0) {
 		buf_reset(&out);
 		buf_printf(&out, "error: cannot write %s\n", c->state_file);
 		rc = ADMIN_FAIL;

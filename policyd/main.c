@@ -45,6 +45,7 @@
 
 #include "admin.h"
 #include "admin_client.h"
+#include "journal.h"
 #include "notify.h"
 
 #include "buf.h"
@@ -79,6 +80,9 @@ struct server {
 	struct notify *notify;
 	struct event *timer;
 	struct event *accept_resume;	/* re-enables the listeners after a pause */
+	struct journal *journal;	/* of the memory store, or NULL */
+	struct event *journal_timer;	/* hands the journal's lines to its writer */
+	uint64_t gen;			/* the StateFile's generation (journal.h) */
 	time_t accept_logged;		/* the last line about accept() failing */
 	unsigned long accept_failed;	/* failures since that line */
 	struct conn *conns;		/* open connections (freed at exit) */
@@ -97,7 +101,7 @@ struct conn {
 	char peer[INET6_ADDRSTRLEN + 8];
 };
 
-static void save_state(struct server *srv);
+static int save_state(struct server *srv);
 
 static void conn_close(struct conn *c)
 {
@@ -625,7 +629,8 @@ static int check_as_user(const struct pconf *c)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-static struct store *open_store(const struct pconf *c, struct event_base *base)
+/* The store; a memory store gets the StateFile and its journals (*gen_r). */
+static struct store *open_store(const struct pconf *c, struct event_base *base, uint64_t *gen_r)
 {
 	char *error = NULL;
 	struct store *s = store_open(c->store, c->store_timeout_ms, c->max_entries, base, &error);
@@ -634,15 +639,74 @@ static struct store *open_store(const struct pconf *c, struct event_base *base)
 		free(error);
 		return NULL;
 	}
+	*gen_r = 1;
 	if (store_is_memory(s) && c->state_file != NULL)
-		store_load(s, c->state_file);
+		statefile_load(s, c->state_file, gen_r);
 	return s;
 }
 
-static void save_state(struct server *srv)
+/*
+ * A snapshot of the memory store: the journal moves to the next
+ * generation first, so the snapshot holds every line of the journals
+ * before it (journal.h).  0, or -1 (logged).
+ */
+static int save_state(struct server *srv)
 {
-	if (store_is_memory(srv->store) && srv->conf->state_file != NULL)
-		store_save(srv->store, srv->conf->state_file);
+	if (!store_is_memory(srv->store) || srv->conf->state_file == NULL)
+		return 0;
+	if (srv->journal != NULL)
+		srv->gen = journal_rotate(srv->journal);
+	return statefile_save(srv->store, srv->conf->state_file, srv->gen, srv->journal);
+}
+
+static void on_journal_timer(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct server *srv = arg;
+	if (srv->journal != NULL)
+		journal_tick(srv->journal);
+}
+
+/*
+ * Before the privileges go: the journal's first file.  After: the first
+ * snapshot, which holds what was loaded (and proves the directory
+ * writable), then the store writes every change to the journal.
+ */
+static int journal_start(struct server *srv)
+{
+	const struct pconf *c = srv->conf;
+	if (!store_is_memory(srv->store) || c->state_file == NULL || !c->journal)
+		return 0;
+	srv->journal = journal_open(c->state_file, srv->gen);
+	return srv->journal != NULL ? 0 : -1;
+}
+
+static int state_start(struct server *srv)
+{
+	const struct pconf *c = srv->conf;
+	if (!store_is_memory(srv->store) || c->state_file == NULL)
+		return 0;
+	/* the journal is still empty: this snapshot, of its generation, holds the rest */
+	if (statefile_save(srv->store, c->state_file, srv->gen, srv->journal) < 0)
+		return -1;
+	if (srv->journal != NULL) {
+		store_memory_set_journal(srv->store, srv->journal);
+		srv->journal_timer = event_new(srv->base, -1, EV_PERSIST, on_journal_timer, srv);
+		struct timeval tv = { JOURNAL_COMMIT_MS / 1000, (JOURNAL_COMMIT_MS % 1000) * 1000 };
+		event_add(srv->journal_timer, &tv);
+	}
+	return 0;
+}
+
+/* The journal stops (after a final snapshot, or with the store). */
+static void journal_stop(struct server *srv)
+{
+	if (srv->journal == NULL)
+		return;
+	store_memory_set_journal(srv->store, NULL);
+	journal_close(&srv->journal);
+	if (srv->journal_timer != NULL)
+		event_free(srv->journal_timer);
+	srv->journal_timer = NULL;
 }
 
 static void arm_timer(struct server *srv)
@@ -679,12 +743,18 @@ static void on_hup(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 		log_msg(LOG_WARNING, NULL, "reload: UserID and AllowRoot changes need a restart");
 	if (strcmp(c->store, srv->conf->store) != 0 ||
 	    c->store_timeout_ms != srv->conf->store_timeout_ms) {
-		struct store *s = open_store(c, srv->base), *old = srv->store;
+		uint64_t gen;
+		struct store *s = open_store(c, srv->base, &gen), *old = srv->store;
 		if (s == NULL) {
 			pconf_free(&c);
 			return;
 		}
 		save_state(srv);
+		journal_stop(srv);
+		srv->gen = gen;
+		if (store_is_memory(s) && c->state_file != NULL && c->journal)
+			log_msg(LOG_WARNING, NULL, "reload: the new memory store has no journal "
+				"until a restart (snapshots only)");
 		/* swapped first: requests the old store answers now go on with the new */
 		srv->store = s;
 		srv->rl.store = s;
@@ -692,6 +762,15 @@ static void on_hup(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 	}
 	if (strcmp(c->socket, srv->conf->socket) != 0)
 		log_msg(LOG_WARNING, NULL, "reload: Socket changes need a restart");
+	/* the journal's files are named after the StateFile: both stay */
+	if ((c->state_file == NULL) != (srv->conf->state_file == NULL) ||
+	    (c->state_file != NULL && strcmp(c->state_file, srv->conf->state_file) != 0) ||
+	    c->journal != srv->conf->journal) {
+		log_msg(LOG_WARNING, NULL, "reload: StateFile and Journal changes need a restart");
+		free(c->state_file);
+		c->state_file = srv->conf->state_file != NULL ? xstrdup(srv->conf->state_file) : NULL;
+		c->journal = srv->conf->journal;
+	}
 	if ((c->admin_socket == NULL) != (srv->conf->admin_socket == NULL) ||
 	    (c->admin_socket != NULL && strcmp(c->admin_socket, srv->conf->admin_socket) != 0)) {
 		log_msg(LOG_WARNING, NULL, "reload: AdminSocket changes need a restart");
@@ -748,8 +827,8 @@ static int serve(struct server *srv, bool foreground)
 	if (srv->conf->pid_file != NULL && write_pid(srv->conf->pid_file) < 0)
 		return 1;
 	const char *socks[] = { unix_path(srv->conf->socket), srv->conf->admin_socket };
-	if (switch_user(srv->conf, socks, ARRAY_LEN(socks)) < 0 || check_root(srv->conf) < 0 ||
-	    check_state_dir(srv->conf) < 0)
+	if (journal_start(srv) < 0 || switch_user(srv->conf, socks, ARRAY_LEN(socks)) < 0 ||
+	    check_root(srv->conf) < 0 || check_state_dir(srv->conf) < 0 || state_start(srv) < 0)
 		return 1;
 	event_set_log_callback(libevent_log);
 	srv->accept_resume = evtimer_new(srv->base, accept_resume, srv);
@@ -770,7 +849,13 @@ static int serve(struct server *srv, bool foreground)
 		srv->conf->limits != NULL ? srv->conf->limits->n : 0);
 	event_base_dispatch(srv->base);
 	log_msg(LOG_INFO, NULL, "stopping");
-	save_state(srv);
+	int rc = 0;
+	if (save_state(srv) < 0) {
+		log_msg(LOG_ERR, NULL, "the final snapshot failed; exiting with status 1 (the "
+			"journal, if on, still holds the changes)");
+		rc = 1;
+	}
+	journal_stop(srv);
 	while (srv->conns != NULL)
 		conn_close(srv->conns);
 	event_free(hup);
@@ -790,7 +875,7 @@ static int serve(struct server *srv, bool foreground)
 		unlink(path);
 	if (srv->conf->pid_file != NULL)
 		unlink(srv->conf->pid_file);
-	return 0;
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -866,7 +951,7 @@ int main(int argc, char **argv)
 		pconf_free(&srv.conf);
 		return 1;
 	}
-	srv.store = open_store(srv.conf, srv.base);
+	srv.store = open_store(srv.conf, srv.base, &srv.gen);
 	int rc = 1;
 	if (srv.store != NULL && check_only) {
 		printf("%s: configuration OK (%zu limit rules)\n", srv.config_path,

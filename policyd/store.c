@@ -106,15 +106,3 @@ int store_scan(struct store *s, const char *prefix, size_t max,
 		return missing(s, "scan");
 	return s->ops->scan(s, prefix, max, fn, arg, now_r, truncated_r);
 }
-
-int store_save(struct store *s, const char *path)
-{
-	ASSERT(s->ops->save != NULL);
-	return s->ops->save(s, path);
-}
-
-int store_load(struct store *s, const char *path)
-{
-	ASSERT(s->ops->load != NULL);
-	return s->ops->load(s, path);
-}

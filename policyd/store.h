@@ -102,9 +102,12 @@ int store_apply(struct store *s, struct store_call *call);
 /* Forgets a pending call (its caller goes away): done is not called. */
 void store_cancel(struct store_call *call);
 
-/* Memory store: save to path (atomically, through a temp file) / load. */
-int store_save(struct store *s, const char *path);
-int store_load(struct store *s, const char *path);
+/*
+ * Memory store: every change goes to j from now on (NULL: none).  The
+ * snapshot and the journal are journal.h's.
+ */
+struct journal;
+void store_memory_set_journal(struct store *s, struct journal *j);
 
 /*
  * Single keys, for blocks and the admin commands.  STORE_FOREVER as a

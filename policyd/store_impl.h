@@ -2,8 +2,7 @@
  * Inside the counter store (store.h): the table of operations each kind
  * of store fills in, and the head of struct store they share.  store.c
  * dispatches through the table; a kind leaves NULL what it cannot do, and
- * the caller then gets -1 and a log line (save and load, which only the
- * memory store has, are a bug to call on another: ASSERT).
+ * the caller then gets -1 and a log line.
  *
  * A kind's own struct starts with `struct store base`, so a struct store
  * pointer is also a pointer to it.  Kinds: store_memory.c (in-process
@@ -29,8 +28,6 @@ struct store_ops {
 	int (*scan)(struct store *s, const char *prefix, size_t max,
 		    void (*fn)(void *arg, const char *key, int64_t value), void *arg,
 		    int64_t *now_r, bool *truncated_r);
-	int (*save)(struct store *s, const char *path);
-	int (*load)(struct store *s, const char *path);
 	/* frees everything, s included */
 	void (*close)(struct store *s);
 };

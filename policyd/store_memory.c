@@ -1,7 +1,9 @@
 /*
  * The memory store (store.h, store_impl.h): a chained hash table of key ->
  * TAT (microseconds since the epoch, so a snapshot stays meaningful across
- * a restart), saved as "KEY TAT" lines.  At most max_entries keys; when
+ * a restart).  Its snapshot (StateFile) and journal are journal.c's: with
+ * a journal attached, every change (a committed bucket, a set, a delete)
+ * is appended to it.  At most max_entries keys; when
  * full, the expired ones are dropped (a bucket whose TAT is past is full
  * again, the same as a missing key) and, if it is still full, the call is
  * a store error.  A block is the value STORE_FOREVER, never expired.
@@ -16,12 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "compiler.h"
+#include "journal.h"
 #include "log.h"
 #include "xalloc.h"
 
-#define STORE_MAX_SNAPSHOT_LINE 1024
 
 struct entry {
 	struct entry *next;
@@ -33,6 +34,7 @@ struct memory_store {
 	struct store base;
 	struct entry **slots;
 	size_t n_slots, n_entries, max_entries;
+	struct journal *journal;	/* every change is appended, or NULL */
 };
 
 static struct memory_store *mem(struct store *s)
@@ -157,6 +159,8 @@ static int memory_apply(struct store *s, struct store_call *call)
 			log_full(m);
 			return -1;
 		}
+		if (m->journal != NULL)
+			journal_append(m->journal, b[i].key, next[i]);
 	}
 	call->committed_r = true;
 	return 0;
@@ -171,8 +175,11 @@ static int memory_get(struct store *s, const char *key, int64_t *value_r)
 
 static int memory_set(struct store *s, const char *key, int64_t value)
 {
-	if (mem_set(mem(s), key, value, s->now_us()))
+	if (mem_set(mem(s), key, value, s->now_us())) {
+		if (mem(s)->journal != NULL)
+			journal_append(mem(s)->journal, key, value);
 		return 0;
+	}
 	log_full(mem(s));
 	return -1;
 }
@@ -187,6 +194,8 @@ static int memory_del(struct store *s, const char *key, bool *deleted_r)
 		*e = dead->next;
 		free(dead);
 		m->n_entries--;
+		if (m->journal != NULL)
+			journal_append(m->journal, key, 0);
 	}
 	return 0;
 }
@@ -212,76 +221,6 @@ static int memory_scan(struct store *s, const char *prefix, size_t max,
 	return 0;
 }
 
-static int memory_save(struct store *s, const char *path)
-{
-	struct memory_store *m = mem(s);
-	struct buf tmp;
-	buf_init(&tmp, 0);
-	buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	/* 0600 from the start: the counters name users and senders */
-	int fd = open(tmp.p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (f == NULL) {
-		if (fd >= 0)
-			close(fd);
-		log_msg(LOG_ERR, NULL, "snapshot %s: %s", tmp.p, strerror(errno));
-		buf_free(&tmp);
-		return -1;
-	}
-	int64_t now = s->now_us();
-	size_t saved = 0;
-	fprintf(f, "# cachet-policyd counters: KEY TAT(us since the epoch)\n");
-	for (size_t i = 0; i < m->n_slots; i++) {
-		for (struct entry *e = m->slots[i]; e != NULL; e = e->next) {
-			if (e->tat > now) {
-				fprintf(f, "%s %lld\n", e->key, (long long)e->tat);
-				saved++;
-			}
-		}
-	}
-	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok = fclose(f) == 0 && ok;
-	if (ok && rename(tmp.p, path) == 0) {
-		log_msg(LOG_DEBUG, NULL, "snapshot %s: %zu counters", path, saved);
-		buf_free(&tmp);
-		return 0;
-	}
-	log_msg(LOG_ERR, NULL, "snapshot %s: %s", path, strerror(errno));
-	unlink(tmp.p);
-	buf_free(&tmp);
-	return -1;
-}
-
-static int memory_load(struct store *s, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		log_msg(LOG_ERR, NULL, "snapshot %s: %s", path, strerror(errno));
-		return -1;
-	}
-	char line[STORE_MAX_SNAPSHOT_LINE];
-	char key[STORE_MAX_SNAPSHOT_LINE];
-	long long tat;
-	size_t loaded = 0, bad = 0;
-	int64_t now = s->now_us();
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (line[0] == '#')
-			continue;
-		if (sscanf(line, "%1023s %lld", key, &tat) != 2 || strlen(key) >= STORE_MAX_KEY) {
-			bad++;
-			continue;
-		}
-		if (tat > now && mem_set(mem(s), key, tat, now))
-			loaded++;
-	}
-	fclose(f);
-	log_msg(LOG_INFO, NULL, "snapshot %s: %zu counters loaded%s", path, loaded,
-		bad > 0 ? " (bad lines skipped)" : "");
-	return 0;
-}
-
 static void memory_close(struct store *s)
 {
 	struct memory_store *m = mem(s);
@@ -295,6 +234,12 @@ static void memory_close(struct store *s)
 	free(m);
 }
 
+void store_memory_set_journal(struct store *s, struct journal *j)
+{
+	ASSERT(store_is_memory(s));
+	mem(s)->journal = j;
+}
+
 const struct store_ops store_memory_ops = {
 	.name = "memory",
 	.apply = memory_apply,
@@ -302,8 +247,6 @@ const struct store_ops store_memory_ops = {
 	.set = memory_set,
 	.del = memory_del,
 	.scan = memory_scan,
-	.save = memory_save,
-	.load = memory_load,
 	.close = memory_close,
 };
 

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "compiler.h"
+#include "journal.h"
 #include "pconf.h"
 #include "proto.h"
 #include "ratelimit.h"
@@ -402,11 +403,12 @@ static void test_snapshot_round_trip(void)
 	setup(&f, "Limit u key=sasl_username messages=2/1h action=defer\n");
 	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
 	T_EQ_STR(send_msg(&f, "alice", 1), "DUNNO");
-	T_EQ_INT(store_save(f.store, path), 0);
+	T_EQ_INT(statefile_save(f.store, path, 1, NULL), 0);
 	teardown(&f);
 
 	setup(&f, "Limit u key=sasl_username messages=2/1h action=defer\n");
-	T_EQ_INT(store_load(f.store, path), 0);
+	uint64_t gen;
+	T_EQ_INT(statefile_load(f.store, path, &gen), 0);
 	T_CHECK(strncmp(send_msg(&f, "alice", 1), "DEFER", 5) == 0);
 	T_EQ_STR(send_msg(&f, "bob", 1), "DUNNO");
 	teardown(&f);
@@ -524,10 +526,11 @@ static void test_block_survives_snapshot(void)
 	struct fixture f;
 	setup(&f, "Limit u key=sasl_username messages=5/1m action=defer\n");
 	T_EQ_INT(store_set(f.store, RATELIMIT_BLOCK_PREFIX "alice", STORE_FOREVER), 0);
-	T_EQ_INT(store_save(f.store, path), 0);
+	T_EQ_INT(statefile_save(f.store, path, 1, NULL), 0);
 	teardown(&f);
 	setup(&f, "Limit u key=sasl_username messages=5/1m action=defer\n");
-	T_EQ_INT(store_load(f.store, path), 0);
+	uint64_t gen;
+	T_EQ_INT(statefile_load(f.store, path, &gen), 0);
 	T_EQ_STR(send_msg(&f, "alice", 1), BLOCKED);
 	teardown(&f);
 	unlink(path);
