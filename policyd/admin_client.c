@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pconf.h"
 #include "store.h"
+#include "store_impl.h"
 
 bool admin_client_is_command(const char *word)
 {
@@ -99,6 +100,7 @@ static int admin_local(const struct pconf *c, const char *line)
 		free(error);
 		return ADMIN_FAIL;
 	}
+	store_redis_set_auth(s, c->redis_user, c->redis_password);
 	/* the snapshot and its journals; the new snapshot covers them all */
 	uint64_t gen = 0;
 	if (store_is_memory(s) && c->state_file != NULL && statefile_load(s, c->state_file, &gen) < 0) {
@@ -140,6 +142,9 @@ int admin_client_main(const char *config_path, int argc, char **argv, void (*usa
 	struct pconf *c = pconf_load(config_path, &error);
 	int rc = ADMIN_FAIL, fd = -1, conn = -1;
 	if (c == NULL) {
+		fprintf(stderr, "cachet-policyd: %s\n", error);
+		free(error);
+	} else if (strcmp(c->store, "memory") != 0 && pconf_read_secret(c, &error) < 0) {
 		fprintf(stderr, "cachet-policyd: %s\n", error);
 		free(error);
 	} else if (strcmp(c->store, "memory") != 0) {

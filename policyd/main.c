@@ -54,6 +54,7 @@
 #include "proto.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "store_impl.h"
 #include "xalloc.h"
 
 #define DEFAULT_CONFIG "/etc/cachet/cachet-policyd.conf"
@@ -499,8 +500,12 @@ static void absolute_path(char **p)
 	*p = buf_steal(&b);
 }
 
-/* pconf_load, with the paths made absolute and the Redis password read. */
-static struct pconf *load_conf(const char *path, char **error_r)
+/*
+ * pconf_load, with the paths made absolute and the Redis password read.
+ * On a reload (old given), a password file that the daemon, no longer
+ * root, cannot read again keeps the password read at start.
+ */
+static struct pconf *load_conf(const char *path, const struct pconf *old, char **error_r)
 {
 	struct pconf *c = pconf_load(path, error_r);
 	if (c == NULL)
@@ -508,9 +513,19 @@ static struct pconf *load_conf(const char *path, char **error_r)
 	absolute_path(&c->state_file);
 	absolute_path(&c->pid_file);
 	absolute_path(&c->redis_password_file);
-	if (pconf_read_secret(c, error_r) < 0)
-		pconf_free(&c);
-	return c;
+	if (pconf_read_secret(c, error_r) == 0)
+		return c;
+	if (old != NULL && old->redis_password != NULL && errno == EACCES &&
+	    strcmp(old->redis_password_file, c->redis_password_file) == 0) {
+		log_msg(LOG_NOTICE, NULL, "reload: %s; keeping the Redis password read at start",
+			*error_r);
+		free(*error_r);
+		*error_r = NULL;
+		c->redis_password = xstrdup(old->redis_password);
+		return c;
+	}
+	pconf_free(&c);
+	return NULL;
 }
 
 /* UserID "user[:group]": its uid and gid (the user's own, or the group's). */
@@ -640,6 +655,7 @@ static struct store *open_store(const struct pconf *c, struct event_base *base, 
 		return NULL;
 	}
 	*gen_r = 1;
+	store_redis_set_auth(s, c->redis_user, c->redis_password);
 	if (store_is_memory(s) && c->state_file != NULL)
 		statefile_load(s, c->state_file, gen_r);
 	return s;
@@ -731,7 +747,7 @@ static void on_hup(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct server *srv = arg;
 	char *error = NULL;
-	struct pconf *c = load_conf(srv->config_path, &error);
+	struct pconf *c = load_conf(srv->config_path, srv->conf, &error);
 	if (c == NULL) {
 		log_msg(LOG_ERR, NULL, "reload: %s; keeping the old configuration", error);
 		free(error);
@@ -759,6 +775,9 @@ static void on_hup(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 		srv->store = s;
 		srv->rl.store = s;
 		store_close(&old);
+	} else {
+		/* the same Redis: new credentials from the next connection on */
+		store_redis_set_auth(srv->store, c->redis_user, c->redis_password);
 	}
 	if (strcmp(c->socket, srv->conf->socket) != 0)
 		log_msg(LOG_WARNING, NULL, "reload: Socket changes need a restart");
@@ -927,7 +946,7 @@ int main(int argc, char **argv)
 	if (abs_config != NULL)
 		srv.config_path = abs_config;
 	char *error = NULL;
-	srv.conf = load_conf(srv.config_path, &error);
+	srv.conf = load_conf(srv.config_path, NULL, &error);
 	if (srv.conf == NULL) {
 		log_msg(LOG_ERR, NULL, "%s", error);
 		free(error);

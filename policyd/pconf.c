@@ -624,11 +624,13 @@ int pconf_read_secret(struct pconf *c, char **error_r)
 	struct buf b;
 	char secret[PCONF_MAX_SECRET + 2];
 	struct stat st;
+	int saved = 0;
 	if (path == NULL)
 		return 0;
 	buf_init(&b, 0);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) < 0) {
+		saved = errno;
 		buf_printf(&b, "RedisPasswordFile %s: %s", path, strerror(errno));
 	} else if (!S_ISREG(st.st_mode)) {
 		buf_printf(&b, "RedisPasswordFile %s: not a regular file", path);
@@ -663,5 +665,6 @@ int pconf_read_secret(struct pconf *c, char **error_r)
 	}
 	explicit_bzero(secret, sizeof(secret));
 	*error_r = buf_steal(&b);
+	errno = saved;	/* EACCES: the caller may keep an older password */
 	return -1;
 }

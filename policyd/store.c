@@ -106,3 +106,9 @@ int store_scan(struct store *s, const char *prefix, size_t max,
 		return missing(s, "scan");
 	return s->ops->scan(s, prefix, max, fn, arg, now_r, truncated_r);
 }
+
+void store_redis_set_auth(struct store *s, const char *user, const char *password)
+{
+	if (s->ops->set_auth != NULL)
+		s->ops->set_auth(s, user, password);
+}

@@ -28,6 +28,7 @@ struct store_ops {
 	int (*scan)(struct store *s, const char *prefix, size_t max,
 		    void (*fn)(void *arg, const char *key, int64_t value), void *arg,
 		    int64_t *now_r, bool *truncated_r);
+	void (*set_auth)(struct store *s, const char *user, const char *password);
 	/* frees everything, s included */
 	void (*close)(struct store *s);
 };
@@ -57,6 +58,37 @@ struct store *store_memory_new(size_t max_entries);
 struct store *store_redis_new(const char *spec, unsigned timeout_ms, struct event_base *base,
 			      char **error_r);
 struct store *store_redis_sync_new(const char *spec, unsigned timeout_ms, char **error_r);
+
+/*
+ * Redis credentials: AUTH [user] password on every (re)connection.  The
+ * store keeps its own copies; NULL password: no AUTH.  A kind without
+ * Redis ignores them.
+ */
+void store_redis_set_auth(struct store *s, const char *user, const char *password);
+
+/*
+ * Redis replies, read apart from any connection (store_redis_reply.c).
+ * Each takes any reply tree, NULL included, and refuses what it does not
+ * expect.
+ */
+struct redisReply;
+/* The script's reply into call's outputs: 0, or -1 (logged) when it is not one. */
+int store_redis_read_script(struct store_call *call, const struct redisReply *r);
+/* EVALSHA's "NOSCRIPT ..." error: the script is not (or no longer) loaded. */
+bool store_redis_is_noscript(const struct redisReply *r);
+/* A +OK-style status (AUTH, SELECT); else false and why ("AUTH failed: ..."). */
+bool store_redis_status_ok(const struct redisReply *r, const char *what, char *why, size_t n);
+/* SCRIPT LOAD's reply: 40 lowercase hex digits into sha. */
+bool store_redis_script_sha(const struct redisReply *r, char sha[41]);
+/* TIME: microseconds since the epoch. */
+bool store_redis_parse_time(const struct redisReply *r, int64_t *now_us_r);
+/* SCAN: the next cursor (NUL-ended) and the array of keys. */
+bool store_redis_parse_scan(const struct redisReply *r, char cursor[32],
+			    const struct redisReply **keys_r);
+/* An element of SCAN's keys that is a key we could have written. */
+bool store_redis_scan_key(const struct redisReply *k);
+/* GET: nil is 0; else a decimal of at most 19 digits. */
+bool store_redis_parse_value(const struct redisReply *r, int64_t *value_r);
 
 /* The real clock: microseconds since the epoch. */
 int64_t store_real_now_us(void);

@@ -16,9 +16,12 @@
  *
  * The connection is made lazily, at the first command, and again after a
  * loss, at most once per STORE_RETRY_SECONDS; in between, commands fail
- * at once.  A database other than 0 is selected first and commands queue
- * until SELECT has answered (pipelined behind a SELECT that failed they
- * would write to database 0).  A Redis that answers nothing for
+ * at once.  Each connection is set up first: AUTH (RedisUser and the
+ * password of RedisPasswordFile, when configured), SELECT for a database
+ * other than 0; commands queue until every set-up command has answered
+ * (pipelined behind a failed AUTH or SELECT they would be refused, or
+ * write to database 0), and a refusal drops the connection (logged once
+ * per outage, with Redis's words: requests get OnStoreError).  A Redis that answers nothing for
  * STORE_STALL_SECONDS while commands wait (checked when one times out, so
  * StoreTimeout if that is longer) is taken for gone (a half-open
  * connection, a connect that hangs): the connection is dropped and made
@@ -111,7 +114,10 @@ struct redis_store {
 	struct event_base *ev;
 	unsigned timeout_ms;
 	redisAsyncContext *ac;		/* NULL: down (or not yet connected) */
-	bool ready;			/* database selected: commands go out at once */
+	bool ready;			/* set up (AUTH, SELECT): commands go out at once */
+	int setup_left;			/* set-up commands not yet answered */
+	char *auth_user;		/* RedisUser, or NULL */
+	char *auth_password;		/* from RedisPasswordFile, or NULL: no AUTH */
 	struct wait *queue_head, *queue_tail;	/* until ready */
 	size_t n_waits;			/* alive, sent or queued */
 	int64_t next_try_ms;		/* no connection attempt before this */
@@ -172,26 +178,6 @@ static struct store_call *detach(struct wait *w)
 	if (call != NULL)
 		call->pending = NULL;
 	return call;
-}
-
-/* Reads the script's reply into call; 0, or -1 when it is not one. */
-static int read_reply(struct store_call *call, const redisReply *r)
-{
-	size_t n = call->n;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != n + 2) {
-		log_msg(LOG_ERR, NULL, "Redis: unexpected reply to the rate-limit script%s%s",
-			r->type == REDIS_REPLY_ERROR ? ": " : "",
-			r->type == REDIS_REPLY_ERROR ? r->str : "");
-		return -1;
-	}
-	for (size_t i = 0; i < n + 2; i++)
-		if (r->element[i]->type != REDIS_REPLY_INTEGER)
-			return -1;
-	for (size_t i = 0; i < n; i++)
-		call->b[i].fits_r = r->element[i]->integer == 1;
-	call->committed_r = r->element[n]->integer == 1;
-	call->gated_r = r->element[n + 1]->integer == 1;
-	return 0;
 }
 
 /* -- the connection -- */
@@ -256,7 +242,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	bool nobody_waited = w->timer == NULL;	/* a block's SET */
 	wait_free(w);
 	if (call != NULL) {
-		call->done(call, r != NULL ? read_reply(call, r) : -1);
+		call->done(call, r != NULL ? store_redis_read_script(call, r) : -1);
 	} else if (nobody_waited && r != NULL && r->type == REDIS_REPLY_ERROR) {
 		log_msg(LOG_ERR, NULL, "Redis %s:%d: a block was not stored: %s", where(rs),
 			rs->spec.port, r->str);
@@ -283,26 +269,9 @@ static bool issue(struct redis_store *rs, struct wait *w)
 	return true;
 }
 
-/* SELECT answered: send what waited, in order. */
-static void on_select(redisAsyncContext *ac, void *reply, void *privdata)
+/* Set up: send what waited, in order. */
+static void become_ready(struct redis_store *rs)
 {
-	struct redis_store *rs = privdata;
-	const redisReply *r = reply;
-	if (ac != rs->ac)
-		return;		/* a connection we gave up, being freed */
-	if (r == NULL) {
-		went_down(rs, ac->errstr);
-		return;
-	}
-	if (r->type != REDIS_REPLY_STATUS) {
-		char why[160];
-		snprintf(why, sizeof(why), "SELECT %d failed: %s", rs->spec.db,
-			 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-		went_down(rs, why);
-		redisAsyncFree(ac);	/* in a callback: hiredis frees it on return */
-		return;
-	}
-	heard_from(rs);
 	rs->ready = true;
 	struct wait *w;
 	while ((w = rs->queue_head) != NULL) {
@@ -314,6 +283,69 @@ static void on_select(redisAsyncContext *ac, void *reply, void *privdata)
 				call->done(call, -1);
 		}
 	}
+}
+
+/*
+ * A set-up command answered (AUTH, SELECT): the last one makes the
+ * connection ready.  A refusal gives the connection up: commands queued
+ * behind a failed AUTH or SELECT would be refused or go to database 0.
+ */
+static void setup_answered(redisAsyncContext *ac, const redisReply *r, struct redis_store *rs,
+			   const char *what)
+{
+	char why[256];
+	if (ac != rs->ac)
+		return;		/* a connection we gave up, being freed */
+	if (r == NULL) {
+		went_down(rs, ac->errstr);
+		return;
+	}
+	if (!store_redis_status_ok(r, what, why, sizeof(why))) {
+		went_down(rs, why);
+		redisAsyncFree(ac);	/* in a callback: hiredis frees it on return */
+		return;
+	}
+	if (--rs->setup_left > 0)
+		return;
+	heard_from(rs);
+	become_ready(rs);
+}
+
+static void on_auth(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	setup_answered(ac, reply, privdata, "AUTH");
+}
+
+static void on_select(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	setup_answered(ac, reply, privdata, "SELECT");
+}
+
+/* AUTH and SELECT, pipelined ahead of everything else; false if not sent. */
+static bool send_setup(struct redis_store *rs, redisAsyncContext *ac)
+{
+	rs->setup_left = 0;
+	if (rs->auth_password != NULL) {
+		const char *argv[3] = { "AUTH" };
+		size_t len[3] = { 4 };
+		int argc = 1;
+		if (rs->auth_user != NULL) {
+			argv[argc] = rs->auth_user;
+			len[argc++] = strlen(rs->auth_user);
+		}
+		argv[argc] = rs->auth_password;
+		len[argc++] = strlen(rs->auth_password);
+		if (redisAsyncCommandArgv(ac, on_auth, rs, argc, argv, len) != REDIS_OK)
+			return false;
+		rs->setup_left++;
+	}
+	if (rs->spec.db != 0) {
+		if (redisAsyncCommand(ac, on_select, rs, "SELECT %d", rs->spec.db) != REDIS_OK)
+			return false;
+		rs->setup_left++;
+	}
+	rs->ready = rs->setup_left == 0;
+	return true;
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -351,9 +383,8 @@ static bool connected(struct redis_store *rs)
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	rs->ac = ac;
-	rs->ready = rs->spec.db == 0;
-	if (!rs->ready && redisAsyncCommand(ac, on_select, rs, "SELECT %d", rs->spec.db) != REDIS_OK)
-		drop(rs, "cannot send SELECT");
+	if (!send_setup(rs, ac))
+		drop(rs, "cannot send AUTH or SELECT");
 	return rs->ac != NULL;
 }
 
@@ -506,6 +537,25 @@ static int redis_set(struct store *s, const char *key, int64_t value)
 	return -1;
 }
 
+static void forget_secret(char **p)
+{
+	if (*p != NULL) {
+		explicit_bzero(*p, strlen(*p));
+		free(*p);
+	}
+	*p = NULL;
+}
+
+/* Used from the next connection on. */
+static void redis_set_auth(struct store *s, const char *user, const char *password)
+{
+	struct redis_store *rs = rstore(s);
+	forget_secret(&rs->auth_user);
+	forget_secret(&rs->auth_password);
+	rs->auth_user = user != NULL ? xstrdup(user) : NULL;
+	rs->auth_password = password != NULL ? xstrdup(password) : NULL;
+}
+
 static void redis_close(struct store *s)
 {
 	struct redis_store *rs = rstore(s);
@@ -516,6 +566,8 @@ static void redis_close(struct store *s)
 	if (ac != NULL)
 		redisAsyncFree(ac);	/* answers what was sent: NULL replies */
 	ASSERT(rs->n_waits == 0);
+	forget_secret(&rs->auth_user);
+	forget_secret(&rs->auth_password);
 	store_redis_spec_free(&rs->spec);
 	free(rs);
 }
@@ -525,6 +577,7 @@ static const struct store_ops redis_ops = {
 	.apply = redis_apply,
 	.cancel = redis_cancel,
 	.set = redis_set,
+	.set_auth = redis_set_auth,
 	.close = redis_close,
 };
 

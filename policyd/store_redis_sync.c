@@ -5,7 +5,8 @@
  * any event loop and wait for each answer anyway.  The daemon uses
  * store_redis.c, which never blocks.  Single keys only (get, set, del,
  * scan): the counters move in the daemon's script.  A block is the value
- * STORE_FOREVER, kept without expiry.
+ * STORE_FOREVER, kept without expiry.  Each connection first sends AUTH
+ * (when a password is set) and SELECT (a database other than 0).
  *
  * Also here: the parser of the Redis specs (redis://HOST[:PORT][/DB],
  * unix:PATH[?db=N]), which both Redis stores use.
@@ -32,6 +33,8 @@ struct redis_sync {
 	redisContext *rc;
 	time_t next_try;	/* no connection attempt before this */
 	bool down_logged;
+	char *auth_user;	/* RedisUser, or NULL */
+	char *auth_password;	/* or NULL: no AUTH */
 };
 
 static struct redis_sync *rsync(struct store *s)
@@ -65,13 +68,33 @@ static bool redis_connect(struct redis_sync *r)
 		return false;
 	}
 	redisSetTimeout(r->rc, r->timeout);
-	if (r->spec.db != 0) {
-		redisReply *reply = redisCommand(r->rc, "SELECT %d", r->spec.db);
-		bool ok = reply != NULL && reply->type == REDIS_REPLY_STATUS;
+	char why[256];
+	if (r->auth_password != NULL) {
+		const char *argv[3] = { "AUTH" };
+		size_t len[3] = { 4 };
+		int argc = 1;
+		if (r->auth_user != NULL) {
+			argv[argc] = r->auth_user;
+			len[argc++] = strlen(r->auth_user);
+		}
+		argv[argc] = r->auth_password;
+		len[argc++] = strlen(r->auth_password);
+		redisReply *reply = redisCommandArgv(r->rc, argc, argv, len);
+		bool ok = store_redis_status_ok(reply, "AUTH", why, sizeof(why));
 		if (reply != NULL)
 			freeReplyObject(reply);
 		if (!ok) {
-			redis_drop(r, "SELECT failed");
+			redis_drop(r, why);
+			return false;
+		}
+	}
+	if (r->spec.db != 0) {
+		redisReply *reply = redisCommand(r->rc, "SELECT %d", r->spec.db);
+		bool ok = store_redis_status_ok(reply, "SELECT", why, sizeof(why));
+		if (reply != NULL)
+			freeReplyObject(reply);
+		if (!ok) {
+			redis_drop(r, why);
 			return false;
 		}
 	}
@@ -107,21 +130,16 @@ static redisReply *redis_cmd(struct redis_sync *r, const char *what, int argc,
 	return reply;
 }
 
-static int64_t parse_value(const char *p)
-{
-	long long v = strtoll(p, NULL, 10);
-	return v > 0 ? (int64_t)v : 0;
-}
-
 static int redis_get(struct store *s, const char *key, int64_t *value_r)
 {
 	const char *argv[] = { "GET", key };
 	redisReply *r = redis_cmd(rsync(s), "GET", 2, argv);
 	if (r == NULL)
 		return -1;
-	if (r->type == REDIS_REPLY_STRING)
-		*value_r = parse_value(r->str);
+	bool ok = store_redis_parse_value(r, value_r);
 	freeReplyObject(r);
+	if (!ok)
+		log_msg(LOG_WARNING, NULL, "Redis GET %.100s: not a counter; taken as none", key);
 	return 0;
 }
 
@@ -155,11 +173,7 @@ static int redis_now(struct redis_sync *rs, int64_t *now_r)
 	redisReply *r = redis_cmd(rs, "TIME", 1, argv);
 	if (r == NULL)
 		return -1;
-	bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-		  r->element[0]->type == REDIS_REPLY_STRING &&
-		  r->element[1]->type == REDIS_REPLY_STRING;
-	if (ok)
-		*now_r = parse_value(r->element[0]->str) * 1000000 + parse_value(r->element[1]->str);
+	bool ok = store_redis_parse_time(r, now_r);
 	freeReplyObject(r);
 	return ok ? 0 : -1;
 }
@@ -182,19 +196,17 @@ static int redis_scan(struct store *s, const char *prefix, size_t max,
 	do {
 		const char *argv[] = { "SCAN", cursor, "MATCH", pat.p, "COUNT", "1000" };
 		redisReply *r = redis_cmd(rs, "SCAN", 6, argv);
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		const redisReply *keys;
+		if (r == NULL || !store_redis_parse_scan(r, cursor, &keys)) {
 			if (r != NULL)
 				freeReplyObject(r);
 			rv = -1;
 			break;
 		}
-		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-		for (size_t i = 0; i < r->element[1]->elements; i++) {
-			redisReply *k = r->element[1]->element[i];
+		for (size_t i = 0; i < keys->elements; i++) {
+			const redisReply *k = keys->element[i];
 			int64_t v = 0;
-			if (k->type != REDIS_REPLY_STRING)
+			if (!store_redis_scan_key(k))
 				continue;
 			if (seen >= max) {
 				*truncated_r = true;
@@ -215,9 +227,29 @@ static int redis_scan(struct store *s, const char *prefix, size_t max,
 	return rv;
 }
 
+static void forget_secret(char **p)
+{
+	if (*p != NULL) {
+		explicit_bzero(*p, strlen(*p));
+		free(*p);
+	}
+	*p = NULL;
+}
+
+static void redis_set_auth(struct store *s, const char *user, const char *password)
+{
+	struct redis_sync *rs = rsync(s);
+	forget_secret(&rs->auth_user);
+	forget_secret(&rs->auth_password);
+	rs->auth_user = user != NULL ? xstrdup(user) : NULL;
+	rs->auth_password = password != NULL ? xstrdup(password) : NULL;
+}
+
 static void redis_close(struct store *s)
 {
 	struct redis_sync *rs = rsync(s);
+	forget_secret(&rs->auth_user);
+	forget_secret(&rs->auth_password);
 	if (rs->rc != NULL)
 		redisFree(rs->rc);
 	store_redis_spec_free(&rs->spec);
@@ -230,6 +262,7 @@ static const struct store_ops redis_sync_ops = {
 	.set = redis_set,
 	.del = redis_del,
 	.scan = redis_scan,
+	.set_auth = redis_set_auth,
 	.close = redis_close,
 };
 
