@@ -87,20 +87,39 @@ struct server {
 	time_t accept_logged;		/* the last line about accept() failing */
 	unsigned long accept_failed;	/* failures since that line */
 	struct conn *conns;		/* open connections (freed at exit) */
+	const struct timeval *idle;	/* the connections' common idle timeout */
 	size_t n_conns;
 	unsigned long refused;
 };
 
+/*
+ * A Postfix connection.  Its socket is read and written directly (one
+ * read() per readable event, one write() per reply; libevent only tells
+ * when the socket is ready): a request costs two system calls, not the
+ * five of a bufferevent (ioctl, readv, writev, and adding and removing
+ * the write event).  The idle timeout is libevent's common timeout (a
+ * queue, not a heap, as all connections share it), renewed by each read.
+ */
 struct conn {
 	struct conn *prev, *next;
 	struct server *srv;
-	struct bufferevent *bev;
+	int fd;
+	struct event *rev;		/* readable, persistent, with the idle timeout */
+	struct event *wev;		/* writable: only while a reply is partly sent */
 	struct proto_req req;
 	struct rl_conn rl;
 	struct buf out;			/* the reply being decided */
+	char *in;			/* what was read, not yet taken: in[in_off, in_len) */
+	size_t in_off, in_len;
+	char *pend;			/* a reply the socket did not take at once */
+	size_t pend_off, pend_len;
 	bool waiting;			/* for the store: the next request waits */
+	bool reading;			/* rev is added */
 	char peer[INET6_ADDRSTRLEN + 8];
 };
+
+/* a line, its LF and one more byte: a longer line is refused before it ends */
+#define CONN_IN_SIZE (PROTO_MAX_LINE + 2)
 
 static int save_state(struct server *srv);
 
@@ -114,9 +133,13 @@ static void conn_close(struct conn *c)
 		c->next->prev = c->prev;
 	c->srv->n_conns--;
 	ratelimit_cancel(&c->rl);
-	bufferevent_free(c->bev);
+	event_free(c->rev);
+	event_free(c->wev);
+	close(c->fd);
 	proto_req_reset(&c->req);
 	buf_free(&c->out);
+	free(c->in);
+	free(c->pend);
 	free(c);
 }
 
@@ -126,15 +149,68 @@ static void conn_fail(struct conn *c, const char *why)
 	conn_close(c);
 }
 
-static void conn_reply(struct conn *c)
+static void conn_read_on(struct conn *c, bool on)
+{
+	if (on == c->reading)
+		return;
+	if (on)
+		event_add(c->rev, c->srv->idle);
+	else
+		event_del(c->rev);
+	c->reading = on;
+}
+
+/* Sends what the socket takes; false if c was closed. */
+static bool conn_flush(struct conn *c)
+{
+	while (c->pend_off < c->pend_len) {
+		ssize_t n = send(c->fd, c->pend + c->pend_off, c->pend_len - c->pend_off,
+				 MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			event_add(c->wev, NULL);
+			return true;
+		}
+		if (n <= 0) {
+			log_msg(LOG_DEBUG, NULL, "policy client %s: %s", c->peer, strerror(errno));
+			conn_close(c);
+			return false;
+		}
+		c->pend_off += (size_t)n;
+	}
+	c->pend_off = c->pend_len = 0;
+	return true;
+}
+
+/* The reply goes out (at once, in the common case); false if c was closed. */
+static bool conn_reply(struct conn *c)
 {
 	if (c->out.overflow) {
 		buf_reset(&c->out);
 		buf_puts(&c->out, "action=DUNNO\n\n");
 	}
-	bufferevent_write(c->bev, c->out.p, c->out.len);
-	buf_free(&c->out);
 	proto_req_reset(&c->req);
+	size_t off = 0;
+	if (c->pend_len == 0) {
+		ssize_t n = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			log_msg(LOG_DEBUG, NULL, "policy client %s: %s", c->peer, strerror(errno));
+			conn_close(c);
+			return false;
+		}
+		off = n > 0 ? (size_t)n : 0;
+	}
+	if (off < c->out.len) {
+		size_t rest = c->out.len - off;
+		c->pend = xrealloc(c->pend, c->pend_len + rest);
+		memcpy(c->pend + c->pend_len, c->out.p + off, rest);
+		c->pend_len += rest;
+		if (!event_pending(c->wev, EV_WRITE, NULL))
+			event_add(c->wev, NULL);
+	}
+	buf_reset(&c->out);
+	return true;
 }
 
 static bool conn_serve(struct conn *c);
@@ -144,8 +220,9 @@ static void on_decided(void *arg)
 {
 	struct conn *c = arg;
 	c->waiting = false;
-	conn_reply(c);
-	bufferevent_enable(c->bev, EV_READ);
+	if (!conn_reply(c))
+		return;
+	conn_read_on(c, true);
 	conn_serve(c);
 }
 
@@ -157,25 +234,29 @@ static void on_decided(void *arg)
  */
 static bool conn_serve(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	char line[PROTO_MAX_LINE + 2];
 	while (!c->waiting) {
-		size_t eol_len = 0;
-		struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-		if (p.pos < 0) {
-			if (evbuffer_get_length(in) > PROTO_MAX_LINE + 1) {
+		char *line = c->in + c->in_off;
+		size_t have = c->in_len - c->in_off;
+		char *nl = memchr(line, '\n', have);
+		if (nl == NULL) {
+			if (have > PROTO_MAX_LINE + 1) {
 				conn_fail(c, "line too long");
 				return false;
 			}
+			/* keep the partial line at the start of the buffer */
+			if (c->in_off > 0) {
+				memmove(c->in, line, have);
+				c->in_off = 0;
+				c->in_len = have;
+			}
 			return true;
 		}
-		if ((size_t)p.pos > PROTO_MAX_LINE + 1) {
+		size_t len = (size_t)(nl - line);
+		c->in_off += len + 1;
+		if (len > PROTO_MAX_LINE + 1) {
 			conn_fail(c, "line too long");
 			return false;
 		}
-		size_t len = (size_t)p.pos;
-		evbuffer_remove(in, line, len);
-		evbuffer_drain(in, eol_len);
 		const char *error = NULL;
 		enum proto_result res = proto_line(&c->req, line, len, &error);
 		if (res == PROTO_ERROR) {
@@ -183,32 +264,56 @@ static bool conn_serve(struct conn *c)
 			return false;
 		}
 		if (res == PROTO_DONE) {
-			buf_init(&c->out, POLICYD_MAX_REPLY);
 			if (ratelimit_decide(&c->srv->rl, &c->rl, &c->req, &c->out, on_decided, c) ==
 			    RL_PENDING) {
+				/* reading goes on, into the buffer, until it is full */
 				c->waiting = true;
-				bufferevent_disable(c->bev, EV_READ);
 				return true;
 			}
-			conn_reply(c);
+			if (!conn_reply(c))
+				return false;
 		}
 	}
 	return true;
 }
 
-static void on_read(struct bufferevent *bev UNUSED, void *arg)
-{
-	conn_serve(arg);
-}
-
-static void on_event(struct bufferevent *bev UNUSED, short what, void *arg)
+static void on_readable(evutil_socket_t fd UNUSED, short what, void *arg)
 {
 	struct conn *c = arg;
-	if (what & BEV_EVENT_TIMEOUT)
+	if (what & EV_TIMEOUT) {
 		log_msg(LOG_DEBUG, NULL, "policy client %s: idle, closing", c->peer);
-	else if (what & BEV_EVENT_ERROR)
-		log_msg(LOG_DEBUG, NULL, "policy client %s: %s", c->peer, strerror(errno));
-	conn_close(c);
+		conn_close(c);
+		return;
+	}
+	if (c->in_off == c->in_len) {
+		c->in_off = c->in_len = 0;
+	} else if (c->waiting && c->in_off > 0) {
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
+	if (c->in_len == CONN_IN_SIZE) {
+		/* waiting, and the client sent a whole line more: it waits too */
+		conn_read_on(c, false);
+		return;
+	}
+	ssize_t n = read(c->fd, c->in + c->in_len, CONN_IN_SIZE - c->in_len);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n < 0)
+			log_msg(LOG_DEBUG, NULL, "policy client %s: %s", c->peer, strerror(errno));
+		conn_close(c);
+		return;
+	}
+	c->in_len += (size_t)n;
+	if (!c->waiting)
+		conn_serve(c);
+}
+
+static void on_writable(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	conn_flush(arg);
 }
 
 static void on_accept(struct evconnlistener *l UNUSED, evutil_socket_t fd, struct sockaddr *sa,
@@ -224,7 +329,9 @@ static void on_accept(struct evconnlistener *l UNUSED, evutil_socket_t fd, struc
 	}
 	struct conn *c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
+	c->fd = fd;
 	proto_req_init(&c->req);
+	buf_init(&c->out, POLICYD_MAX_REPLY);
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, c->peer,
 			  sizeof(c->peer));
@@ -233,21 +340,25 @@ static void on_accept(struct evconnlistener *l UNUSED, evutil_socket_t fd, struc
 			  sizeof(c->peer));
 	else
 		snprintf(c->peer, sizeof(c->peer), "unix");
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
+	c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+	c->wev = event_new(srv->base, fd, EV_WRITE, on_writable, c);
+	if (c->rev == NULL || c->wev == NULL) {
+		if (c->rev != NULL)
+			event_free(c->rev);
+		if (c->wev != NULL)
+			event_free(c->wev);
 		evutil_closesocket(fd);
+		buf_free(&c->out);
 		free(c);
 		return;
 	}
+	c->in = xmalloc(CONN_IN_SIZE);
 	srv->n_conns++;
 	c->next = srv->conns;
 	if (c->next != NULL)
 		c->next->prev = c;
 	srv->conns = c;
-	struct timeval idle = { POLICYD_IDLE_SECONDS, 0 };
-	bufferevent_set_timeouts(c->bev, &idle, &idle);
-	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_read_on(c, true);
 }
 
 /* -- accept() failures: pause, log once per interval -- */
@@ -851,6 +962,8 @@ static int serve(struct server *srv, bool foreground)
 		return 1;
 	event_set_log_callback(libevent_log);
 	srv->accept_resume = evtimer_new(srv->base, accept_resume, srv);
+	struct timeval idle = { POLICYD_IDLE_SECONDS, 0 };
+	srv->idle = event_base_init_common_timeout(srv->base, &idle);
 	ratelimit_init(&srv->rl, srv->conf, srv->store);
 	srv->notify = notify_new(srv->base);
 	srv->rl.on_trip = on_trip;
@@ -963,8 +1076,18 @@ int main(int argc, char **argv)
 	if (!foreground && !check_only)
 		log_open("cachet-policyd", !srv.conf->syslog, srv.conf->syslog_facility);
 	log_set_level(srv.conf->log_debug ? LOG_DEBUG : LOG_INFO);
-	/* before daemon() (serve() reinitialises it in the child): the store needs it */
-	srv.base = event_base_new();
+	/*
+	 * before daemon() (serve() reinitialises it in the child): the store
+	 * needs it.  The change list: an event added and removed within one
+	 * loop iteration (hiredis's write event, see store_redis.c) costs no
+	 * epoll_ctl.
+	 */
+	struct event_config *cfg = event_config_new();
+	if (cfg != NULL)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	srv.base = cfg != NULL ? event_base_new_with_config(cfg) : NULL;
+	if (cfg != NULL)
+		event_config_free(cfg);
 	if (srv.base == NULL) {
 		log_msg(LOG_ERR, NULL, "event_base_new failed");
 		pconf_free(&srv.conf);

@@ -7,8 +7,8 @@
  * (a block) and every bucket, decides, and writes them all, on Redis's
  * own clock (TIME), so MX hosts with skewed clocks still share one limit.
  *
- * A command somebody waits for (a "wait" below) has a timer of
- * StoreTimeout.  When it fires the waiter is answered -1 (OnStoreError)
+ * A command somebody waits for (a "wait" below) has a deadline of
+ * StoreTimeout (one timer for all: they expire in issue order).  When it fires the waiter is answered -1 (OnStoreError)
  * and detached; the wait itself stays with hiredis until its reply comes
  * or the connection goes, and a reply with nobody waiting is dropped.  A
  * cancelled call is detached the same way.  So every call is answered
@@ -98,14 +98,16 @@ struct redis_store;
 
 /* One command: queued (not yet sent) or with hiredis until its reply. */
 struct wait {
-	struct wait *prev, *next;	/* the queue, while not sent */
+	struct wait *prev, *next;	/* the queue, while not sent; the free list */
+	struct wait *dprev, *dnext;	/* the deadline list, while its waiter waits */
 	struct redis_store *rs;
 	struct store_call *call;	/* the waiter, or NULL (none, gone, answered) */
-	struct event *timer;		/* StoreTimeout, for a waiter */
 	char *cmd;			/* formatted, until sent */
 	size_t len;
 	int64_t since_ms;		/* issued (monotonic) */
 	bool sent;
+	bool timed;			/* it had a waiter (else: a block's SET) */
+	bool evalsha;			/* EVALSHA: NOSCRIPT is retried as EVAL */
 };
 
 struct redis_store {
@@ -119,6 +121,23 @@ struct redis_store {
 	char *auth_user;		/* RedisUser, or NULL */
 	char *auth_password;		/* from RedisPasswordFile, or NULL: no AUTH */
 	struct wait *queue_head, *queue_tail;	/* until ready */
+	/*
+	 * Waits whose waiter waits, oldest first: all have the same
+	 * StoreTimeout, so issue order is deadline order, and one timer, set
+	 * for the oldest, serves them all.
+	 */
+	struct wait *dl_head, *dl_tail;
+	struct event *timer;
+	/*
+	 * Activated by the first command of a loop iteration, run after the
+	 * iteration's other callbacks: hiredis writes all its commands then,
+	 * in one write(), and the adapter's add and removal of the write
+	 * event cancel out in libevent's change list (no epoll_ctl).
+	 */
+	struct event *flush;
+	struct wait *free_waits;	/* kept for reuse (no malloc per command) */
+	size_t n_free;
+	char sha[41];			/* the script's SHA1, loaded: EVALSHA; "" EVAL */
 	size_t n_waits;			/* alive, sent or queued */
 	int64_t next_try_ms;		/* no connection attempt before this */
 	int64_t stall_since_ms;		/* a command timed out, no reply since; or 0 */
@@ -159,13 +178,34 @@ static void queue_unlink(struct redis_store *rs, struct wait *w)
 	w->prev = w->next = NULL;
 }
 
+#define STORE_MAX_FREE_WAITS 1024
+
 static void wait_free(struct wait *w)
 {
-	if (w->timer != NULL)
-		event_free(w->timer);
+	struct redis_store *rs = w->rs;
 	redisFreeCommand(w->cmd);
-	w->rs->n_waits--;
-	free(w);
+	w->cmd = NULL;
+	rs->n_waits--;
+	if (rs->n_free >= STORE_MAX_FREE_WAITS) {
+		free(w);
+		return;
+	}
+	w->next = rs->free_waits;
+	rs->free_waits = w;
+	rs->n_free++;
+}
+
+static void deadline_unlink(struct redis_store *rs, struct wait *w)
+{
+	if (w->dprev != NULL)
+		w->dprev->dnext = w->dnext;
+	else
+		rs->dl_head = w->dnext;
+	if (w->dnext != NULL)
+		w->dnext->dprev = w->dprev;
+	else
+		rs->dl_tail = w->dprev;
+	w->dprev = w->dnext = NULL;
 }
 
 /* Takes the waiter off w (it will not be answered through w again). */
@@ -173,10 +213,10 @@ static struct store_call *detach(struct wait *w)
 {
 	struct store_call *call = w->call;
 	w->call = NULL;
-	if (w->timer != NULL)
-		event_del(w->timer);
-	if (call != NULL)
+	if (call != NULL) {
+		deadline_unlink(w->rs, w);
 		call->pending = NULL;
+	}
 	return call;
 }
 
@@ -229,6 +269,27 @@ static void drop(struct redis_store *rs, const char *why)
 	redisAsyncFree(ac);
 }
 
+static bool issue(struct redis_store *rs, struct wait *w);
+static int format_script(const struct redis_store *rs, const struct store_call *call, bool sha,
+			 char **cmd_r);
+
+/*
+ * EVALSHA answered NOSCRIPT (Redis lost its script cache: SCRIPT FLUSH, a
+ * fail-over): the same call goes again as EVAL, which also loads the
+ * script for the next EVALSHA.  It keeps its place in the deadline list.
+ */
+static bool retry_as_eval(struct redis_store *rs, struct wait *w)
+{
+	char *cmd = NULL;
+	int len = format_script(rs, w->call, false, &cmd);
+	ASSERT(len > 0);
+	w->cmd = cmd;
+	w->len = (size_t)len;
+	w->sent = false;
+	w->evalsha = false;
+	return rs->ac != NULL && issue(rs, w);
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
 	struct wait *w = privdata;
@@ -238,8 +299,11 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 		went_down(rs, ac->errstr);
 	else if (r != NULL)
 		heard_from(rs);
+	if (w->call != NULL && w->evalsha && store_redis_is_noscript(r) && ac == rs->ac &&
+	    retry_as_eval(rs, w))
+		return;
 	struct store_call *call = detach(w);
-	bool nobody_waited = w->timer == NULL;	/* a block's SET */
+	bool nobody_waited = !w->timed;	/* a block's SET */
 	wait_free(w);
 	if (call != NULL) {
 		call->done(call, r != NULL ? store_redis_read_script(call, r) : -1);
@@ -263,6 +327,8 @@ static bool issue(struct redis_store *rs, struct wait *w)
 	}
 	if (redisAsyncFormattedCommand(rs->ac, on_reply, w, w->cmd, w->len) != REDIS_OK)
 		return false;
+	if (!event_pending(rs->flush, EV_TIMEOUT, NULL))
+		event_active(rs->flush, EV_TIMEOUT, 0);
 	w->sent = true;
 	redisFreeCommand(w->cmd);
 	w->cmd = NULL;
@@ -321,6 +387,30 @@ static void on_select(redisAsyncContext *ac, void *reply, void *privdata)
 	setup_answered(ac, reply, privdata, "SELECT");
 }
 
+/* SCRIPT LOAD answered: EVALSHA from now on; if refused, EVAL (logged once). */
+static void on_script_load(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct redis_store *rs = privdata;
+	const redisReply *r = reply;
+	if (ac != rs->ac)
+		return;
+	if (r == NULL) {
+		went_down(rs, ac->errstr);
+		return;
+	}
+	if (!store_redis_script_sha(r, rs->sha)) {
+		if (!rs->full_logged)
+			log_msg(LOG_WARNING, NULL, "Redis %s:%d: SCRIPT LOAD refused (%.100s); the "
+				"script goes whole with each request (EVAL)", where(rs), rs->spec.port,
+				r->type == REDIS_REPLY_ERROR && r->str != NULL ? r->str : "?");
+		rs->sha[0] = '\0';
+	}
+	if (--rs->setup_left > 0)
+		return;
+	heard_from(rs);
+	become_ready(rs);
+}
+
 /* AUTH and SELECT, pipelined ahead of everything else; false if not sent. */
 static bool send_setup(struct redis_store *rs, redisAsyncContext *ac)
 {
@@ -344,7 +434,12 @@ static bool send_setup(struct redis_store *rs, redisAsyncContext *ac)
 			return false;
 		rs->setup_left++;
 	}
-	rs->ready = rs->setup_left == 0;
+	/* the script once per connection; each request then sends its SHA1 only */
+	rs->sha[0] = '\0';
+	if (redisAsyncCommand(ac, on_script_load, rs, "SCRIPT LOAD %s", script) != REDIS_OK)
+		return false;
+	rs->setup_left++;
+	rs->ready = false;
 	return true;
 }
 
@@ -388,12 +483,20 @@ static bool connected(struct redis_store *rs)
 	return rs->ac != NULL;
 }
 
-/* StoreTimeout for one command: its waiter gets -1 now. */
-static void on_timeout(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+static void arm_timer(struct redis_store *rs, int64_t now)
 {
-	struct wait *w = arg;
-	struct redis_store *rs = w->rs;
-	int64_t now = now_ms();
+	if (rs->dl_head == NULL)
+		return;
+	int64_t ms = rs->dl_head->since_ms + rs->timeout_ms - now;
+	if (ms < 0)
+		ms = 0;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	evtimer_add(rs->timer, &tv);
+}
+
+/* StoreTimeout for the oldest command: its waiter gets -1 now. */
+static void expire(struct redis_store *rs, struct wait *w, int64_t now)
+{
 	if (rs->stall_since_ms == 0) {
 		rs->stall_since_ms = w->since_ms;
 		if (!rs->down_logged)	/* not again and again in one outage */
@@ -402,7 +505,6 @@ static void on_timeout(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 				rs->spec.port, rs->timeout_ms);
 	}
 	struct store_call *call = detach(w);
-	ASSERT(call != NULL);	/* detach() stops the timer */
 	if (!w->sent) {
 		queue_unlink(rs, w);
 		wait_free(w);
@@ -416,19 +518,55 @@ static void on_timeout(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 	call->done(call, -1);
 }
 
+/*
+ * The one timer: every wait past its deadline expires, oldest first; then
+ * the timer is set for the next one.  (A wait answered meanwhile left the
+ * list: the timer may come early, and is set again.)
+ */
+static void on_timer(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct redis_store *rs = arg;
+	int64_t now = now_ms();
+	while (rs->dl_head != NULL && rs->dl_head->since_ms + rs->timeout_ms <= now)
+		expire(rs, rs->dl_head, now);
+	if (!evtimer_pending(rs->timer, NULL))
+		arm_timer(rs, now);
+}
+
+static void on_flush(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct redis_store *rs = arg;
+	if (rs->ac != NULL && rs->ready)
+		redisAsyncHandleWrite(rs->ac);
+}
+
 /* A new wait for a formatted command; call may be NULL (nobody waits). */
 static struct wait *wait_new(struct redis_store *rs, struct store_call *call, char *cmd, int len)
 {
-	struct wait *w = xcalloc(1, sizeof(*w));
+	struct wait *w = rs->free_waits;
+	if (w != NULL) {
+		rs->free_waits = w->next;
+		rs->n_free--;
+		memset(w, 0, sizeof(*w));
+	} else {
+		w = xcalloc(1, sizeof(*w));
+	}
 	w->rs = rs;
 	w->call = call;
 	w->cmd = cmd;
 	w->len = (size_t)len;
 	w->since_ms = now_ms();
+	w->timed = call != NULL;
 	rs->n_waits++;
 	if (call != NULL) {
-		w->timer = evtimer_new(rs->ev, on_timeout, w);
-		ASSERT(w->timer != NULL);
+		w->dprev = rs->dl_tail;
+		if (rs->dl_tail != NULL)
+			rs->dl_tail->dnext = w;
+		else
+			rs->dl_head = w;
+		rs->dl_tail = w;
+		if (!evtimer_pending(rs->timer, NULL))
+			arm_timer(rs, w->since_ms);
 	}
 	return w;
 }
@@ -449,17 +587,22 @@ static bool can_send(struct redis_store *rs)
 	return false;
 }
 
-/* EVAL script numkeys keys... [gate] commit gate (T cap cost hard)... */
-static int format_script(const struct store_call *call, char **cmd_r)
+/*
+ * EVALSHA sha (or EVAL script) numkeys keys... [gate] commit gate
+ * (T cap cost hard)...  On the stack: at most STORE_MAX_BUCKETS buckets.
+ */
+static int format_script(const struct redis_store *rs, const struct store_call *call, bool sha,
+			 char **cmd_r)
 {
 	size_t n = call->n, g = call->gate != NULL;
 	size_t argc = 3 + n + g + 2 + 4 * n;
-	const char **argv = xcalloc(argc, sizeof(*argv));
-	size_t *argvlen = xcalloc(argc, sizeof(*argvlen));
-	char (*nums)[24] = xcalloc(3 * n + 1, sizeof(*nums));
+	const char *argv[3 + STORE_MAX_BUCKETS + 1 + 2 + 4 * STORE_MAX_BUCKETS];
+	size_t argvlen[ARRAY_LEN(argv)];
+	char nums[3 * STORE_MAX_BUCKETS + 1][24];
 	size_t k = 0, m = 0;
-	argv[k++] = "EVAL";
-	argv[k++] = script;
+	ASSERT(n <= STORE_MAX_BUCKETS);
+	argv[k++] = sha ? "EVALSHA" : "EVAL";
+	argv[k++] = sha ? rs->sha : script;
 	snprintf(nums[m], sizeof(nums[m]), "%zu", n + g);
 	argv[k++] = nums[m++];
 	for (size_t i = 0; i < n; i++)
@@ -481,11 +624,7 @@ static int format_script(const struct store_call *call, char **cmd_r)
 	ASSERT(k == argc);
 	for (size_t i = 0; i < argc; i++)
 		argvlen[i] = strlen(argv[i]);
-	int len = redisFormatCommandArgv(cmd_r, (int)argc, argv, argvlen);
-	free(nums);
-	free(argvlen);
-	free(argv);
-	return len;
+	return redisFormatCommandArgv(cmd_r, (int)argc, argv, argvlen);
 }
 
 static int redis_apply(struct store *s, struct store_call *call)
@@ -494,16 +633,17 @@ static int redis_apply(struct store *s, struct store_call *call)
 	char *cmd = NULL;
 	if (!can_send(rs))
 		return -1;
-	int len = format_script(call, &cmd);
+	/* the SHA1 is known once the connection is set up; queued ones go whole */
+	bool sha = rs->ready && rs->sha[0] != '\0';
+	int len = format_script(rs, call, sha, &cmd);
 	ASSERT(len > 0);
 	struct wait *w = wait_new(rs, call, cmd, len);
+	w->evalsha = sha;
 	if (!issue(rs, w)) {
-		w->call = NULL;
+		detach(w);
 		wait_free(w);
 		return -1;
 	}
-	struct timeval tv = { rs->timeout_ms / 1000, (suseconds_t)(rs->timeout_ms % 1000) * 1000 };
-	evtimer_add(w->timer, &tv);
 	call->pending = w;
 	return STORE_PENDING;
 }
@@ -566,6 +706,13 @@ static void redis_close(struct store *s)
 	if (ac != NULL)
 		redisAsyncFree(ac);	/* answers what was sent: NULL replies */
 	ASSERT(rs->n_waits == 0);
+	while (rs->free_waits != NULL) {
+		struct wait *w = rs->free_waits;
+		rs->free_waits = w->next;
+		free(w);
+	}
+	event_free(rs->timer);
+	event_free(rs->flush);
 	forget_secret(&rs->auth_user);
 	forget_secret(&rs->auth_password);
 	store_redis_spec_free(&rs->spec);
@@ -593,5 +740,8 @@ struct store *store_redis_new(const char *spec, unsigned timeout_ms, struct even
 	rs->base.now_us = store_real_now_us;
 	rs->ev = base;
 	rs->timeout_ms = timeout_ms;
+	rs->timer = evtimer_new(base, on_timer, rs);
+	rs->flush = event_new(base, -1, 0, on_flush, rs);
+	ASSERT(rs->timer != NULL && rs->flush != NULL);
 	return &rs->base;
 }

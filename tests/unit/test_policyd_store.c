@@ -149,6 +149,11 @@ struct fake_redis {
 	bool hold;			/* keep the replies until released */
 	bool close_at_command;
 	bool fail_select;
+	const char *password;		/* AUTH must give it (NULL: no AUTH wanted) */
+	int auths;			/* AUTH commands seen */
+	int evalshas;			/* EVALSHA commands seen */
+	int noscript;			/* EVALSHAs still to refuse with NOSCRIPT */
+	char auth_arg[64];		/* the last AUTH's last argument */
 	struct evbuffer *held;
 	int fits;			/* the next EVAL's answer: 1 or 0 */
 };
@@ -157,7 +162,7 @@ struct fake_redis {
  * One complete RESP command at the start of in: its first argument (up to
  * 15 bytes) in name and true, the command drained; false when incomplete.
  */
-static bool take_command(struct evbuffer *in, char name[16])
+static bool take_command(struct evbuffer *in, char name[16], char last[64])
 {
 	size_t len = evbuffer_get_length(in), pos = 0;
 	const char *p = (const char *)evbuffer_pullup(in, -1);
@@ -178,24 +183,50 @@ static bool take_command(struct evbuffer *in, char name[16])
 			return false;
 		if (i == 0)
 			snprintf(name, 16, "%.*s", (int)(k < 15 ? k : 15), p + pos);
+		snprintf(last, 64, "%.*s", (int)(k < 63 ? k : 63), p + pos);
 		pos += (size_t)k + 2;
 	}
 	evbuffer_drain(in, pos);
 	return true;
 }
 
-static void fake_answer(struct fake_redis *f, const char *name)
+static void fake_answer(struct fake_redis *f, const char *name, const char *last)
 {
 	struct evbuffer *out = f->hold ? f->held : bufferevent_get_output(f->bev);
+	if (strcmp(name, "AUTH") == 0) {
+		f->auths++;
+		snprintf(f->auth_arg, sizeof(f->auth_arg), "%s", last);
+		evbuffer_add_printf(out, "%s\r\n", f->password != NULL &&
+				    strcmp(last, f->password) == 0 ? "+OK"
+				    : "-WRONGPASS invalid username-password pair");
+		return;
+	}
+	if (f->password != NULL && f->auths == 0) {
+		evbuffer_add_printf(out, "-NOAUTH Authentication required.\r\n");
+		return;
+	}
 	if (strcmp(name, "SELECT") == 0) {
 		evbuffer_add_printf(out, "%s\r\n", f->fail_select ? "-ERR DB index is out of range"
 								   : "+OK");
 		return;
 	}
+	if (strcmp(name, "SCRIPT") == 0) {	/* LOAD: a SHA1 of 40 hex digits */
+		evbuffer_add_printf(out, "$40\r\n%040d\r\n", 7);
+		return;
+	}
 	f->commands++;
 	if (f->silent)
 		return;
-	if (strcmp(name, "EVAL") == 0)	/* one bucket: fits, committed, gated */
+	if (strcmp(name, "EVALSHA") == 0) {
+		f->evalshas++;
+		if (f->noscript > 0) {
+			f->noscript--;
+			evbuffer_add_printf(out, "-NOSCRIPT No matching script.\r\n");
+			return;
+		}
+	}
+	if (strcmp(name, "EVAL") == 0 || strcmp(name, "EVALSHA") == 0)
+		/* one bucket: fits, committed, gated */
 		evbuffer_add_printf(out, "*3\r\n:%d\r\n:%d\r\n:0\r\n", f->fits, f->fits);
 	else
 		evbuffer_add_printf(out, "+OK\r\n");
@@ -204,14 +235,15 @@ static void fake_answer(struct fake_redis *f, const char *name)
 static void fake_read(struct bufferevent *bev, void *arg)
 {
 	struct fake_redis *f = arg;
-	char name[16];
-	while (take_command(bufferevent_get_input(bev), name)) {
-		if (f->close_at_command && strcmp(name, "SELECT") != 0) {
+	char name[16], last[64];
+	while (take_command(bufferevent_get_input(bev), name, last)) {
+		if (f->close_at_command && strcmp(name, "SELECT") != 0 &&
+		    strcmp(name, "SCRIPT") != 0) {
 			bufferevent_free(bev);
 			f->bev = NULL;
 			return;
 		}
-		fake_answer(f, name);
+		fake_answer(f, name, last);
 	}
 }
 
@@ -485,6 +517,111 @@ static void test_redis_close_answers_pending(void)
 	event_base_free(base);
 }
 
+/* AUTH goes first on every connection; a wrong password is a store error. */
+static void test_redis_auth(void)
+{
+	static const struct {
+		const char *given, *wanted;
+		int rc;
+	} cases[] = {
+		{ "right", "right", 0 },
+		{ "wrong", "right", -1 },
+		{ NULL, "right", -1 },	/* NOAUTH */
+		{ "unused", NULL, -1 },	/* AUTH to a Redis without a password: refused */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct event_base *base = event_base_new();
+		struct fake_redis f;
+		struct waiter w;
+		fake_start(&f, base);
+		f.password = cases[i].wanted;
+		struct store *s = open_redis(base, f.port, 3);
+		store_redis_set_auth(s, NULL, cases[i].given);
+		int rc = ask(s, &w);
+		if (rc == STORE_PENDING)
+			run_until_answered(base, &w, TIMEOUT_MS * 5);
+		else
+			w.rc = rc;
+		if (w.rc != cases[i].rc || f.auths != (cases[i].given != NULL))
+			t_fail(__FILE__, __LINE__, "case %zu: rc %d, %d AUTHs", i, w.rc, f.auths);
+		store_close(&s);
+		fake_stop(&f);
+		event_base_free(base);
+	}
+	/* with an ACL user: AUTH user password, the password last */
+	struct event_base *base = event_base_new();
+	struct fake_redis f;
+	struct waiter w;
+	fake_start(&f, base);
+	f.password = "pw";
+	struct store *s = open_redis(base, f.port, 0);
+	store_redis_set_auth(s, "cachet", "pw");
+	T_EQ_INT(ask(s, &w), STORE_PENDING);
+	run_until_answered(base, &w, TIMEOUT_MS * 5);
+	T_EQ_INT(w.rc, 0);
+	T_EQ_STR(f.auth_arg, "pw");
+	store_close(&s);
+	fake_stop(&f);
+	event_base_free(base);
+}
+
+/* EVALSHA once the script is loaded; NOSCRIPT: the same call again as EVAL. */
+static void test_redis_evalsha_noscript(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_redis f;
+	struct waiter w;
+	fake_start(&f, base);
+	struct store *s = open_redis(base, f.port, 0);
+	T_EQ_INT(ask(s, &w), STORE_PENDING);	/* queued until set up: EVAL */
+	run_until_answered(base, &w, TIMEOUT_MS * 5);
+	T_EQ_INT(w.rc, 0);
+	T_EQ_INT(f.evalshas, 0);
+	T_EQ_INT(ask(s, &w), STORE_PENDING);	/* set up: EVALSHA */
+	run_until_answered(base, &w, TIMEOUT_MS * 5);
+	T_EQ_INT(w.rc, 0);
+	T_EQ_INT(f.evalshas, 1);
+	f.noscript = 1;
+	T_EQ_INT(ask(s, &w), STORE_PENDING);	/* NOSCRIPT, then EVAL */
+	run_until_answered(base, &w, TIMEOUT_MS * 5);
+	T_EQ_INT(w.answers, 1);
+	T_EQ_INT(w.rc, 0);
+	T_CHECK(w.b.fits_r);
+	T_EQ_INT(f.evalshas, 2);
+	T_EQ_INT(f.commands, 4);
+	store_close(&s);
+	fake_stop(&f);
+	event_base_free(base);
+}
+
+/* Many waits, one timer: each still gets its own StoreTimeout. */
+static void test_redis_many_timeouts(void)
+{
+	struct event_base *base = event_base_new();
+	struct fake_redis f;
+	struct waiter w[20];
+	fake_start(&f, base);
+	f.silent = true;
+	struct store *s = open_redis(base, f.port, 0);
+	int64_t start = mono_ms();
+	for (int i = 0; i < 20; i++) {
+		T_EQ_INT(ask(s, &w[i]), STORE_PENDING);
+		if (i == 9)
+			run_for(base, TIMEOUT_MS / 2);
+	}
+	run_until_answered(base, &w[19], TIMEOUT_MS * 5);
+	for (int i = 0; i < 20; i++) {
+		int64_t took = w[i].at_ms - start;
+		int64_t min = i <= 9 ? TIMEOUT_MS * 8 / 10 : TIMEOUT_MS * 13 / 10;
+		if (w[i].answers != 1 || w[i].rc != -1 || took < min || took > TIMEOUT_MS * 4)
+			t_fail(__FILE__, __LINE__, "wait %d: %d answers, rc %d, after %lld ms", i,
+			       w[i].answers, w[i].rc, (long long)took);
+	}
+	store_close(&s);
+	fake_stop(&f);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	log_set_level(LOG_CRIT);	/* the failures are meant */
@@ -495,5 +632,8 @@ int main(void)
 	T_RUN(test_redis_cancel);
 	T_RUN(test_redis_cancel_queued);
 	T_RUN(test_redis_close_answers_pending);
+	T_RUN(test_redis_auth);
+	T_RUN(test_redis_evalsha_noscript);
+	T_RUN(test_redis_many_timeouts);
 	return t_done();
 }
