@@ -221,3 +221,35 @@ int admin_exec(struct store *s, const struct pconf *c, const char *line, struct 
 		      "or unblock USER)\n");
 	return ADMIN_USAGE;
 }
+
+size_t admin_socket_input(struct store *s, const struct pconf *c, const char *in, size_t len,
+			  struct buf *out, int *rc_r, char line_r[ADMIN_MAX_LINE + 1])
+{
+	const char *nl = memchr(in, '\n', len);
+	line_r[0] = '\0';
+	if (nl == NULL && len <= ADMIN_MAX_LINE)
+		return 0;
+	if (nl == NULL || (size_t)(nl - in) > ADMIN_MAX_LINE) {
+		buf_puts(out, "2\nerror: command line too long\n");
+		*rc_r = ADMIN_USAGE;
+		return len;
+	}
+	size_t n = (size_t)(nl - in);
+	memcpy(line_r, in, n);
+	line_r[n] = '\0';
+	if (n > 0 && line_r[n - 1] == '\r')
+		line_r[n - 1] = '\0';
+	struct buf res;
+	buf_init(&res, 0);
+	if (store_is_memory(s)) {
+		*rc_r = admin_exec(s, c, line_r, &res);
+	} else {
+		buf_printf(&res, "error: RateLimitStore is %s: run the command as cachet-policyd "
+				 "[-c FILE] %.100s (it talks to Redis directly)\n", c->store, line_r);
+		*rc_r = ADMIN_FAIL;
+	}
+	buf_printf(out, "%d\n", *rc_r);
+	buf_append(out, res.p, res.len);
+	buf_free(&res);
+	return n + 1;
+}

@@ -30,4 +30,18 @@
  */
 int admin_exec(struct store *s, const struct pconf *c, const char *line, struct buf *out);
 
+/*
+ * The AdminSocket's side of one connection: in[0..len) is what the client
+ * sent so far.  When it holds a whole command line (up to LF; a CR before
+ * it is dropped), runs it and appends "RC\n" and the output to out, and
+ * returns the bytes taken; 0 when the line is not complete yet; a line
+ * longer than ADMIN_MAX_LINE gets "2\nerror: command line too long\n"
+ * and all of in is taken.  *rc_r: the command's ADMIN_* code (for the
+ * log).  Only the memory store takes commands here: with Redis they
+ * would block the daemon's loop, and the answer says to run them from
+ * the command line.
+ */
+size_t admin_socket_input(struct store *s, const struct pconf *c, const char *in, size_t len,
+			  struct buf *out, int *rc_r, char line_r[ADMIN_MAX_LINE + 1]);
+
 #endif

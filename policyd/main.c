@@ -17,8 +17,14 @@
  *
  * Signals: HUP reloads the configuration (rules change, counters stay);
  * TERM and INT save the memory store's snapshot (StateFile) and exit.
- * Exit status: 0 success, 1 configuration or start-up error (admin
- * commands: the command failed), 2 usage.
+ * Exit status: 0 success, 1 configuration or start-up error or a final
+ * snapshot that failed (admin commands: the command failed), 2 usage.
+ *
+ * Start-up order: the configuration (paths made absolute, the Redis
+ * password read), the store (StateFile and journals loaded), daemon(),
+ * the sockets, the PidFile, the journal's first file, then UserID; as
+ * that user, the StateFile's directory is checked and a first snapshot
+ * written.  At the descriptor limit, accept() pauses (accept_error).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -419,49 +425,29 @@ static void admin_event(struct bufferevent *bev, short what UNUSED, void *arg UN
 	bufferevent_free(bev);
 }
 
-/*
- * The AdminSocket serves the memory store.  With Redis the command line
- * talks to Redis itself; here the commands would block the event loop.
- */
-static int admin_socket_exec(struct server *srv, const char *line, struct buf *out)
-{
-	if (store_is_memory(srv->store))
-		return admin_exec(srv->store, srv->conf, line, out);
-	buf_printf(out, "error: RateLimitStore is %s: run the command as cachet-policyd [-c FILE] "
-			"%.100s (it talks to Redis directly)\n", srv->conf->store, line);
-	return ADMIN_FAIL;
-}
-
 static void admin_read(struct bufferevent *bev, void *arg)
 {
 	struct server *srv = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t eol_len = 0;
-	struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-	if (p.pos < 0 && evbuffer_get_length(in) <= ADMIN_MAX_LINE)
-		return;
+	size_t len = evbuffer_get_length(in);
+	const char *p = (const char *)evbuffer_pullup(in, -1);
+	char line[ADMIN_MAX_LINE + 1];
+	int rc = ADMIN_OK;
 	struct buf out;
 	buf_init(&out, 0);
-	if (p.pos < 0 || (size_t)p.pos > ADMIN_MAX_LINE) {
-		buf_puts(&out, "2\nerror: command line too long\n");
-	} else {
-		char line[ADMIN_MAX_LINE + 1];
-		evbuffer_remove(in, line, (size_t)p.pos);
-		line[p.pos] = '\0';
-		if (p.pos > 0 && line[p.pos - 1] == '\r')
-			line[p.pos - 1] = '\0';
-		struct buf res;
-		buf_init(&res, 0);
-		int rc = admin_socket_exec(srv, line, &res);
-		buf_printf(&out, "%d\n", rc);
-		buf_append(&out, res.p, res.len);
-		buf_free(&res);
+	size_t took = admin_socket_input(srv->store, srv->conf, p != NULL ? p : "", len, &out, &rc,
+					 line);
+	if (took == 0) {
+		buf_free(&out);
+		return;
+	}
+	evbuffer_drain(in, took);
+	if (line[0] != '\0' || rc != ADMIN_USAGE)
 		log_msg(rc == ADMIN_OK ? LOG_INFO : LOG_WARNING, NULL, "admin: %.100s: %s", line,
 			rc == ADMIN_OK ? "done" : "failed");
-		/* blocks and resets should survive a crash, not wait for the timer */
-		if (rc == ADMIN_OK && strcmp(line, "list") != 0)
-			save_state(srv);
-	}
+	/* blocks and resets should be in the snapshot at once, not wait for the timer */
+	if (rc == ADMIN_OK && strcmp(line, "list") != 0)
+		save_state(srv);
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_setcb(bev, NULL, admin_done, admin_event, srv);
 	bufferevent_write(bev, out.p, out.len);
