@@ -159,8 +159,53 @@ static void test_store_down_fails(void)
 	teardown(&f);
 }
 
+/* The AdminSocket's framing: what is taken, and the answer. */
+static void test_socket_input(void)
+{
+	static const struct {
+		const char *in;
+		size_t took;	/* 0: wait for more */
+		const char *out;
+	} cases[] = {
+		{ "list", 0, "" },
+		{ "block bob\n", 10, "0\nblocked bob\n" },
+		{ "block carol\r\nlist\n", 13, "0\nblocked carol\n" },
+		{ "unblock nobody\n", 15, "1\nerror: nobody is not blocked\n" },
+		{ "\n", 1, "2\nerror: unknown command (expected list, reset KEY, block USER or "
+			  "unblock USER)\n" },
+	};
+	struct fixture f;
+	setup(&f, RULES);
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		char line[ADMIN_MAX_LINE + 1];
+		int rc = -1;
+		buf_reset(&f.out);
+		size_t took = admin_socket_input(f.store, f.conf, cases[i].in, strlen(cases[i].in),
+						 &f.out, &rc, line);
+		if (took != cases[i].took || strcmp(f.out.p, cases[i].out) != 0)
+			t_fail(__FILE__, __LINE__, "case %zu: took %zu, out \"%s\"", i, took, f.out.p);
+	}
+	/* too long without a line end: refused, all taken */
+	char big[ADMIN_MAX_LINE + 2];
+	memset(big, 'x', sizeof(big));
+	char line[ADMIN_MAX_LINE + 1];
+	int rc;
+	buf_reset(&f.out);
+	T_EQ_INT(admin_socket_input(f.store, f.conf, big, sizeof(big), &f.out, &rc, line), sizeof(big));
+	T_EQ_STR(f.out.p, "2\nerror: command line too long\n");
+	teardown(&f);
+	/* Redis: the daemon's socket refuses, the command line should be used */
+	setup(&f, "RateLimitStore redis://127.0.0.1:1/0\n" RULES);
+	buf_reset(&f.out);
+	T_EQ_INT(admin_socket_input(f.store, f.conf, "list\n", 5, &f.out, &rc, line), 5);
+	T_EQ_INT(rc, ADMIN_FAIL);
+	T_CHECK(strncmp(f.out.p, "1\nerror: RateLimitStore is redis://", 35) == 0);
+	teardown(&f);
+}
+
 int main(void)
 {
+	T_RUN(test_socket_input);
 	T_RUN(test_list_shows_use_and_blocks);
 	T_RUN(test_reset_block_unblock);
 	T_RUN(test_unblock_refills_block_rule_counters);

@@ -16,6 +16,8 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -622,8 +624,82 @@ static void test_redis_many_timeouts(void)
 	event_base_free(base);
 }
 
+/* -- Redis replies, read apart from any connection -- */
+
+static redisReply *rr(int type, const char *str, long long integer)
+{
+	redisReply *r = calloc(1, sizeof(*r));
+	r->type = type;
+	r->integer = integer;
+	if (str != NULL) {
+		r->str = strdup(str);
+		r->len = strlen(str);
+	}
+	return r;
+}
+
+static redisReply *rarr(size_t n, ...)
+{
+	va_list ap;
+	redisReply *r = rr(REDIS_REPLY_ARRAY, NULL, 0);
+	r->elements = n;
+	r->element = calloc(n, sizeof(*r->element));
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++)
+		r->element[i] = va_arg(ap, redisReply *);
+	va_end(ap);
+	return r;
+}
+
+static void test_redis_replies(void)
+{
+	struct bucket b[2] = { { "a", SEC, 5, 1, true, false }, { "b", SEC, 5, 1, true, false } };
+	struct store_call call = { .b = b, .n = 2 };
+	redisReply *r = rarr(4, rr(REDIS_REPLY_INTEGER, NULL, 1), rr(REDIS_REPLY_INTEGER, NULL, 0),
+			     rr(REDIS_REPLY_INTEGER, NULL, 1), rr(REDIS_REPLY_INTEGER, NULL, 0));
+	T_EQ_INT(store_redis_read_script(&call, r), 0);
+	T_CHECK(b[0].fits_r && !b[1].fits_r && call.committed_r && !call.gated_r);
+	call.n = 1;	/* the same reply for one bucket: the wrong shape */
+	T_EQ_INT(store_redis_read_script(&call, r), -1);
+	freeReplyObject(r);
+	T_EQ_INT(store_redis_read_script(&call, NULL), -1);
+	r = rr(REDIS_REPLY_ERROR, "NOSCRIPT No matching script", 0);
+	T_CHECK(store_redis_is_noscript(r));
+	char why[128], sha[41], cursor[32];
+	T_CHECK(!store_redis_status_ok(r, "AUTH", why, sizeof(why)));
+	T_EQ_STR(why, "AUTH failed: NOSCRIPT No matching script");
+	freeReplyObject(r);
+	r = rr(REDIS_REPLY_STATUS, "OK", 0);
+	T_CHECK(store_redis_status_ok(r, "SELECT", why, sizeof(why)));
+	T_CHECK(!store_redis_script_sha(r, sha));
+	freeReplyObject(r);
+	r = rr(REDIS_REPLY_STRING, "a42059b356c875f0717db19a51f6aaca9ae659ea", 0);
+	T_CHECK(store_redis_script_sha(r, sha));
+	freeReplyObject(r);
+	int64_t v;
+	r = rarr(2, rr(REDIS_REPLY_STRING, "1700000000", 0), rr(REDIS_REPLY_STRING, "250", 0));
+	T_CHECK(store_redis_parse_time(r, &v));
+	T_EQ_INT(v, 1700000000000250LL);
+	freeReplyObject(r);
+	r = rarr(2, rr(REDIS_REPLY_STRING, "1700000000", 0), rr(REDIS_REPLY_STRING, "-1", 0));
+	T_CHECK(!store_redis_parse_time(r, &v));
+	freeReplyObject(r);
+	const redisReply *keys;
+	r = rarr(2, rr(REDIS_REPLY_STRING, "42", 0),
+		 rarr(2, rr(REDIS_REPLY_STRING, "cachet:u:m:u=a", 0), rr(REDIS_REPLY_INTEGER, NULL, 3)));
+	T_CHECK(store_redis_parse_scan(r, cursor, &keys));
+	T_EQ_STR(cursor, "42");
+	T_CHECK(store_redis_scan_key(keys->element[0]) && !store_redis_scan_key(keys->element[1]));
+	freeReplyObject(r);
+	r = rr(REDIS_REPLY_STRING, "12x", 0);
+	T_CHECK(!store_redis_parse_value(r, &v));
+	freeReplyObject(r);
+	T_CHECK(store_redis_parse_value(NULL, &v) && v == 0);
+}
+
 int main(void)
 {
+	T_RUN(test_redis_replies);
 	log_set_level(LOG_CRIT);	/* the failures are meant */
 	T_RUN(test_dispatch);
 	T_RUN(test_memory_gate_and_buckets);
