@@ -210,14 +210,20 @@ done
 # ---- cachet-policyd: policy requests per second, 50 kept-open connections ----
 # $BUILD/bench/policyd_bench speaks the policy protocol (RCPT and
 # END-OF-MESSAGE requests, 1000 SASL users, 3 rules) against a running
-# cachet-policyd, first with the embedded memory store, then with a
-# redis-server started here (own dir, loopback, stopped by PID).  No peer
-# policy server is installed to compare with; the Redis row is the peer of
-# the memory row (the price of sharing counters between MX hosts).  See
-# bench/README.md.
+# cachet-policyd: with the embedded memory store and no StateFile, with a
+# StateFile and its journal (the default), with a StateFile and Journal no,
+# then with a redis-server started here (own dir, loopback, stopped by
+# PID).  No peer policy server is installed to compare with; the rows are
+# each other's peers (the journal's price; the price of sharing counters
+# between MX hosts).  Besides the client's figures, each row has the
+# server's CPU time per request (utime + stime from /proc, over the run):
+# requests/s on a core of its own is about 1e6 / that.  See bench/README.md.
 POLICYD=$BUILD/bin/cachet-policyd
 POLICYD_BENCH=$BUILD/bench/policyd_bench
 PB_CONNS=${BENCH_POLICYD_CONNS:-50}
+# 0: one load thread per connection; N: the connections shared by N
+# threads with epoll (a lighter generator: policyd_bench -T)
+PB_THREADS=${BENCH_POLICYD_THREADS:-0}
 pb_pids=()
 pb_cleanup() { local p; for p in "${pb_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; pb_pids=(); }
 trap 'pb_cleanup; rm -rf "$tmp"' EXIT
@@ -235,11 +241,18 @@ pb_wait_port() {
 	return 1
 }
 
-# pb_run LABEL STORE: start cachet-policyd with STORE, run the load, print a row
+# CPU ticks (utime + stime) of a process
+pb_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# pb_run LABEL STORE [LINES...]: start cachet-policyd with STORE (and the
+# extra configuration lines), run the load, print a row
 pb_run() {
-	local label=$1 store=$2 port out
+	local label=$1 store=$2 port out pid t0 t1
+	shift 2
 	port=$(pb_port)
-	cat >"$tmp/policyd-$label.conf" <<PBEOF
+	mkdir -p "$tmp/state-$label"
+	{
+		cat <<PBEOF
 Socket inet:$port@127.0.0.1
 AllowRoot yes
 Syslog no
@@ -249,28 +262,42 @@ Limit user key=sasl_username messages=100/1m recipients=500/1h action=defer only
 Limit net key=client_address/24 messages=1000/1h action=defer
 Limit daily key=sender messages=5000/1d action=hold
 PBEOF
+		printf '%s\n' "$@"
+	} >"$tmp/policyd-$label.conf"
 	"$POLICYD" -c "$tmp/policyd-$label.conf" -f 2>"$tmp/policyd-$label.log" &
-	pb_pids+=("$!")
+	pid=$!
+	pb_pids+=("$pid")
 	if ! pb_wait_port "$port"; then
-		printf '%-8s %s\n' "$label" "n/a (cachet-policyd did not start: $(head -c 200 "$tmp/policyd-$label.log"))"
+		printf '%-9s %s\n' "$label" "n/a (cachet-policyd did not start: $(head -c 200 "$tmp/policyd-$label.log"))"
 		return
 	fi
 	progress "policyd_bench $label (~$SECS s)"
-	out=$("$POLICYD_BENCH" -p "$port" -c "$PB_CONNS" -t "$SECS" 2>&1)
-	awk -v l="$label" '/^conns/ { printf "%-8s %7s %9s %9s %9s %9s %7s\n", l, $2, $6, $8, $10, $12, $14; f = 1 }
-		END { if (!f) printf "%-8s n/a\n", l }' <<<"$out"
-	kill "${pb_pids[-1]}" 2>/dev/null
-	wait "${pb_pids[-1]}" 2>/dev/null
+	t0=$(pb_ticks "$pid")
+	local topt=()
+	[ "$PB_THREADS" -gt 0 ] 2>/dev/null && topt=(-T "$PB_THREADS")
+	out=$("$POLICYD_BENCH" -p "$port" -c "$PB_CONNS" -t "$SECS" "${topt[@]}" 2>&1)
+	t1=$(pb_ticks "$pid")
+	awk -v l="$label" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
+		'/^conns/ { us = $4 > 0 ? (t1 - t0) / hz * 1e6 / $4 : 0
+			    printf "%-9s %7s %9s %9s %9s %9s %7s %11.1f\n", l, $2, $6, $8, $10, $12, $14, us; f = 1 }
+		END { if (!f) printf "%-9s n/a\n", l }' <<<"$out"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
 	unset 'pb_pids[-1]'
 }
 
 echo
-echo "== cachet-policyd: policy requests, $PB_CONNS kept-open connections, $SECS s each"
+echo "== cachet-policyd: policy requests, $PB_CONNS kept-open connections, $SECS s each," \
+	"load threads: $([ "$PB_THREADS" -gt 0 ] 2>/dev/null && echo "$PB_THREADS (epoll)" || echo "one per connection")"
+echo "   (load average at start: $(cut -d' ' -f1-3 /proc/loadavg))"
 if [ ! -x "$POLICYD" ] || [ ! -x "$POLICYD_BENCH" ]; then
 	echo "n/a ($POLICYD or $POLICYD_BENCH not built)"
 else
-	printf '%-8s %7s %9s %9s %9s %9s %7s\n' store conns "req/s" "p50 us" "p99 us" "max us" errors
+	printf '%-9s %7s %9s %9s %9s %9s %7s %11s\n' store conns "req/s" "p50 us" "p99 us" "max us" \
+		errors "srv us/req"
 	pb_run memory memory
+	pb_run journal memory "StateFile $tmp/state-journal/p.state" "Journal yes"
+	pb_run nojournal memory "StateFile $tmp/state-nojournal/p.state" "Journal no"
 	if command -v redis-server >/dev/null 2>&1; then
 		rport=$(pb_port)
 		mkdir -p "$tmp/redis"
@@ -280,14 +307,15 @@ else
 		if pb_wait_port "$rport"; then
 			pb_run redis "redis://127.0.0.1:$rport/0"
 		else
-			printf '%-8s n/a (redis-server did not start)\n' redis
+			printf '%-9s n/a (redis-server did not start)\n' redis
 		fi
 		pb_cleanup
 	else
-		printf '%-8s n/a (no redis-server)\n' redis
+		printf '%-9s n/a (no redis-server)\n' redis
 	fi
 	echo "   one cachet-policyd process (one event loop); the load generator runs on"
-	echo "   the same machine and takes CPU from it"
+	echo "   the same machine and takes CPU from it; journal and nojournal have a"
+	echo "   StateFile (SnapshotInterval 60s), memory has none"
 fi
 
 # ---- SPF / DMARC / DKIM through the pipeline, with DNS three ways ----

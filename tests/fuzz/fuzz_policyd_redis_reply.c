@@ -45,12 +45,15 @@ static redisReply *build(struct input *in, int depth)
 	if (r->type == REDIS_REPLY_ARRAY && depth >= 4)
 		r->type = REDIS_REPLY_INTEGER;
 	switch (r->type) {
-	case REDIS_REPLY_INTEGER:
+	case REDIS_REPLY_INTEGER: {
+		uint64_t v = 0;
 		for (int i = 0; i < 8; i++)
-			r->integer = (r->integer << 8) | byte(in);
+			v = (v << 8) | byte(in);
+		r->integer = (long long)v;
 		if (t & 0x80)
 			r->integer = t & 0x40 ? 1 : 0;	/* the values the script returns */
 		break;
+	}
 	case REDIS_REPLY_ARRAY:
 		r->elements = byte(in) % 16;
 		if (r->elements > 0)
