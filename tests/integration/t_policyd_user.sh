@@ -101,5 +101,32 @@ start allow || { t_fail "policyd starts with AllowRoot yes" "$(cat "$T/allow.log
 t_check "AllowRoot yes: it runs as root" [ "$(uid_of "$PID")" = "0 0 0 0" ]
 kill -TERM "$PID"
 wait "$PID"
+# Daemon mode (no -f: daemon() moves to "/") with a relative -c, StateFile
+# and PidFile: a reload finds the file, the snapshot lands beside it.
+mkdir -p "$T/rel"
+{
+	echo "Socket inet:$PORT@127.0.0.1"
+	echo "AllowRoot yes"
+	echo "Syslog no"
+	echo "StateFile p.state"
+	echo "PidFile p.pid"
+	echo "Limit user key=sasl_username messages=5/1h action=defer"
+} >"$T/rel/p.conf"
+(cd "$T/rel" && "$POLICYD_BIN" -c p.conf)
+wait_until 10 port_listening "$PORT" && wait_until 5 test -s "$T/rel/p.pid"
+DPID=$(cat "$T/rel/p.pid" 2>/dev/null)
+[ -n "$DPID" ] && T_PIDS+=("$DPID")
+t_check "daemon mode: the relative PidFile is in the start directory" [ -n "$DPID" ]
+ask "$PORT END-OF-MESSAGE frank 1" "$PORT END-OF-MESSAGE frank 2" >/dev/null
+sed -i 's|messages=5/1h|messages=1/1h|' "$T/rel/p.conf"
+kill -HUP "$DPID"
+sleep 0.5
+out=$(ask "$PORT RCPT frank 3")
+t_check "daemon mode: a reload reads the relative -c file (the new rule applies)" \
+	[ "$out" = "action=DEFER_IF_PERMIT 4.7.1 Rate limit exceeded, try again later" ]
+kill -TERM "$DPID"
+wait_until 5 eval "! kill -0 $DPID 2>/dev/null"
+t_check "daemon mode: the snapshot is written to the relative StateFile" \
+	grep -q "cachet:user:m:u=frank" "$T/rel/p.state"
 [ "$T_FAILED" = 0 ] || { t_diag_file "$T/user.log" 20; t_diag_file "$T/admin.err"; }
 t_done
