@@ -923,3 +923,45 @@ void dns_answer_clear(struct dns_answer *a)
 	a->rr = NULL;
 	a->count = 0;
 }
+
+/* ---- writing TXT records ---- */
+
+#define TXT_STRING_MAX 255	/* RFC 1035 3.3 */
+
+/* One byte as master-file text: itself, \" or \\, or \DDD. */
+static void put_txt_byte(struct buf *out, uint8_t c)
+{
+	if (c == '"' || c == '\\')
+		buf_printf(out, "\\%c", c);
+	else if (c < 0x20 || c > 0x7e)
+		buf_printf(out, "\\%03u", c);
+	else
+		buf_putc(out, (char)c);
+}
+
+void zone_txt_record(struct buf *out, const char *owner, const struct slice *parts, size_t n)
+{
+	size_t strings = 0;
+	for (size_t i = 0; i < n; i++)
+		strings += parts[i].len == 0 ? 1 : (parts[i].len + TXT_STRING_MAX - 1) / TXT_STRING_MAX;
+	bool several = strings > 1;
+	buf_printf(out, "%s IN TXT %s", owner, several ? "( " : "");
+	size_t written = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t off = 0;
+		do {
+			size_t take = parts[i].len - off;
+			if (take > TXT_STRING_MAX)
+				take = TXT_STRING_MAX;
+			if (written > 0)
+				buf_puts(out, "\n\t");
+			buf_putc(out, '"');
+			for (size_t k = 0; k < take; k++)
+				put_txt_byte(out, (uint8_t)parts[i].p[off + k]);
+			buf_putc(out, '"');
+			off += take;
+			written++;
+		} while (off < parts[i].len);
+	}
+	buf_puts(out, several ? " )\n" : "\n");
+}

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "dns.h"
 
 #define ZONE_MAX_RECORDS 100000
@@ -44,5 +45,24 @@ void zone_lookup(const struct zone *z, const char *name, enum dns_type type,
 		 struct dns_answer *answer_r);
 void dns_answer_clear(struct dns_answer *a);
 size_t zone_record_count(const struct zone *z);
+
+/*
+ * Writing, for tools that print records to publish (cachet-keys, cachet
+ * doctor): appends one TXT record in master-file syntax, with a final
+ * newline, e.g.
+ *
+ *	sel._domainkey.example.org. IN TXT ( "v=DKIM1; k=rsa; "
+ *		"p=MIIBIjANBgkqh..."
+ *		"...IDAQAB" )
+ *
+ * owner is written as given (pass it with its final dot).  Each of the n
+ * parts starts a new character-string and is cut into character-strings
+ * of at most 255 octets (RFC 1035 3.3), never inside an escape; a single
+ * character-string stays on the owner's line without parentheses.  '"'
+ * and '\' are escaped, bytes outside printable ASCII written as \DDD.
+ * The strings concatenate back to the parts (RFC 7208 3.3, RFC 6376
+ * 3.6.2.2).
+ */
+void zone_txt_record(struct buf *out, const char *owner, const struct slice *parts, size_t n);
 
 #endif

@@ -282,6 +282,66 @@ struct dkim_privkey *dkim_privkey_load_file(const char *path, bool allow_insecur
 					    char **error_r);
 void dkim_privkey_free(struct dkim_privkey **key);
 
+/* ---- publishing keys and explaining published ones (dkim_publish.c) ---- */
+
+/*
+ * For the people who publish keys (cachet-keys, cachet doctor) rather than
+ * for verification: the record a private key needs, and what is wrong
+ * with a record found in DNS, in words.  The verifier never uses these.
+ */
+
+/* Appends the p= value of key's public half: the base64 of the DER
+   SubjectPublicKeyInfo (rsa), or of the raw 32-byte key (ed25519, RFC 8463 4). */
+void dkim_privkey_p(const struct dkim_privkey *key, struct buf *out);
+/* Appends the key record's text on one line: "v=DKIM1; k=rsa; p=...". */
+void dkim_privkey_record(const struct dkim_privkey *key, struct buf *out);
+/*
+ * Appends the record in master-file syntax (zone_txt_record), with a final
+ * newline: SELECTOR._domainkey.DOMAIN. IN TXT ( "v=DKIM1; k=rsa; " "p=..." )
+ */
+void dkim_privkey_zone_record(const struct dkim_privkey *key, const char *selector,
+			      const char *domain, struct buf *out);
+/* Is key (from a record) the public half of priv? */
+bool dkim_key_matches(const struct dkim_key *key, const struct dkim_privkey *priv);
+
+enum dkim_keycheck_status {
+	DKIM_KEYCHECK_USABLE,	/* one record holding a key that can verify rsa-sha256 or
+				   ed25519-sha256 (problems may still hold warnings) */
+	DKIM_KEYCHECK_ABSENT,	/* no TXT record at the name (NXDOMAIN, NODATA) */
+	DKIM_KEYCHECK_TEMP,	/* the lookup failed temporarily: nothing is known */
+	DKIM_KEYCHECK_BAD,	/* records, but no usable key: see problem[] */
+};
+
+#define DKIM_KEYCHECK_MAX_PROBLEMS 8
+#define DKIM_KEYCHECK_PROBLEM_LEN 256
+
+/*
+ * What a key record says and what is wrong with it.  problem[] holds one
+ * plain sentence per problem found, the most likely cause first: a
+ * record cut short (p= not whole base64, or shorter than its DER header
+ * announces), a quote or a backslash in the data (zone-file quoting that
+ * got into the record), white space inside p= (legal, RFC 6376 3.6.1, but
+ * the mark of a paste in pieces), several records at one name (RFC 6376
+ * 3.6.2.2), v= not first, v= not DKIM1, k= unknown, h= without sha256,
+ * s= without email, no p=, an empty p= (revoked), an RSA key outside
+ * 1024..8192 bits.
+ */
+struct dkim_keycheck {
+	enum dkim_keycheck_status status;
+	enum dkim_err err;	/* dkim_key_parse()'s answer for the record checked */
+	struct dkim_key *key;	/* the parsed key whenever it parsed (even if BAD), or NULL */
+	size_t records;		/* TXT records at the name */
+	char problem[DKIM_KEYCHECK_MAX_PROBLEMS][DKIM_KEYCHECK_PROBLEM_LEN];
+	size_t n_problems;
+};
+
+struct dns_answer;
+/* Checks the TXT answer for a SELECTOR._domainkey name.  Clear with dkim_keycheck_clear. */
+void dkim_keycheck_answer(const struct dns_answer *a, struct dkim_keycheck *out);
+/* Checks one record's text (its strings concatenated). */
+void dkim_keycheck_record(const char *txt, size_t len, struct dkim_keycheck *out);
+void dkim_keycheck_clear(struct dkim_keycheck *kc);
+
 /* ---- canonicalization and the body hash (dkim_canon.c) ---- */
 
 /*
