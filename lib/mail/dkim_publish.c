@@ -166,13 +166,26 @@ static bool check_p(struct dkim_keycheck *kc, struct slice p, bool ed25519)
 		problem(kc, "p= holds white space (at character %zu): RFC 6376 allows it, "
 			"but it is the mark of a key pasted in pieces and some receivers refuse it; "
 			"remove it", first_space + 1);
-	if (chars % 4 != 0) {
-		problem(kc, "p= has %zu base64 characters, not a multiple of 4: the key was cut "
-			"short (or a character was added); publish the whole p= value", chars);
-		return true;
-	}
 	uint8_t der[DKIM_KEY_BYTES_MAX];
 	size_t len = 0;
+	if (chars % 4 != 0) {
+		/* what the whole quantums say the key should have been */
+		size_t whole = 0, k = 0;
+		while (k < p.len && whole < chars / 4 * 4)
+			whole += !is_space(p.p[k++]);
+		size_t announced = 0;
+		if (!ed25519 && dkim_base64_decode(slice_make(p.p, k), der, sizeof(der), &len) == DKIM_OK)
+			announced = der_announced(der, len);
+		if (announced > len)
+			problem(kc, "p= has %zu base64 characters where the key in it announces %zu "
+				"bytes (%zu characters): the record was cut; publish the whole p= value",
+				chars, announced, (announced + 2) / 3 * 4);
+		else
+			problem(kc, "p= has %zu base64 characters, not a multiple of 4: the key was "
+				"cut short (or a character was added); publish the whole p= value",
+				chars);
+		return true;
+	}
 	if (dkim_base64_decode(p, der, sizeof(der), &len) != DKIM_OK) {
 		problem(kc, "p= is not valid base64");
 		return true;
