@@ -30,6 +30,8 @@ INC_mail := $(INC_dns) -Ilib/mail
 INC_milterd := $(INC_mail) -Imilterd
 INC_policyd := $(INC_util) -Ipolicyd
 INC_cli := $(INC_milterd) -Icli
+# cachet-keys sits on lib/mail alone: no pipeline, no libspf2
+INC_keys := $(INC_mail) -Ikeys
 INC_tests := $(INC_milterd) -Ipolicyd
 
 CPPFLAGS_ALL := -D_GNU_SOURCE $(CPPFLAGS)
@@ -53,6 +55,8 @@ LIBS_MAIL := -lcrypto -lpsl -lidn2
 LIBS_PIPELINE := -lspf2
 LIBS_POLICY := -levent -lhiredis
 LIBS_MILTERD := $(LIBS_PIPELINE) $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
+# the DKIM and key-table code of lib/mail needs libcrypto only (no PSL)
+LIBS_KEYS := -lcrypto $(LIBS_DNS) $(LIBS_UTIL)
 # the unit tests also run libopendmarc, as a differential check of DMARC
 LIBS_TESTS := $(LIBS_PIPELINE) -lopendmarc $(LIBS_POLICY) $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
 
@@ -63,6 +67,7 @@ PIPE_SRC := $(filter-out milterd/main.c milterd/milter.c,$(sort $(wildcard milte
 MILTERD_SRC := milterd/main.c milterd/milter.c
 POLICY_SRC := $(filter-out policyd/main.c,$(sort $(wildcard policyd/*.c)))
 CLI_SRC := $(sort $(wildcard cli/*.c))
+KEYS_SRC := $(sort $(wildcard keys/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -75,9 +80,11 @@ LIB_PIPE := $(BUILD)/lib/libcachet-pipeline.a
 LIB_POLICY := $(BUILD)/lib/libcachet-policy.a
 # in link order: a library before the ones it uses
 LIBS_OURS_MILTERD := $(LIB_PIPE) $(LIB_MAIL) $(LIB_DNS) $(LIB_UTIL)
+LIBS_OURS_KEYS := $(LIB_MAIL) $(LIB_DNS) $(LIB_UTIL)
 LIBS_OURS_TESTS := $(LIB_PIPE) $(LIB_POLICY) $(LIB_MAIL) $(LIB_DNS) $(LIB_UTIL)
 
-PROGS := $(BUILD)/bin/cachet-milterd $(BUILD)/bin/cachet $(BUILD)/bin/cachet-policyd
+PROGS := $(BUILD)/bin/cachet-milterd $(BUILD)/bin/cachet $(BUILD)/bin/cachet-policyd \
+	$(BUILD)/bin/cachet-keys
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
@@ -96,6 +103,7 @@ $(BUILD)/obj/lib/mail/%.o: INC = $(INC_mail)
 $(BUILD)/obj/milterd/%.o: INC = $(INC_milterd)
 $(BUILD)/obj/policyd/%.o: INC = $(INC_policyd)
 $(BUILD)/obj/cli/%.o: INC = $(INC_cli)
+$(BUILD)/obj/keys/%.o: INC = $(INC_keys)
 $(BUILD)/obj/tests/%.o: INC = $(INC_tests)
 $(BUILD)/obj/bench/%.o: INC = $(INC_tests)
 
@@ -126,6 +134,17 @@ $(BUILD)/bin/cachet-policyd: $(call obj,policyd/main.c) $(LIB_POLICY) $(LIB_UTIL
 $(BUILD)/bin/cachet: $(call obj,$(CLI_SRC)) $(LIBS_OURS_MILTERD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_MILTERD)
+
+$(BUILD)/bin/cachet-keys: $(call obj,$(KEYS_SRC)) $(LIBS_OURS_KEYS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_KEYS)
+
+# test_keys_tables also links cachet-keys' table editor (before the libraries)
+$(BUILD)/obj/tests/unit/test_keys_tables.o: INC = $(INC_tests) -Ikeys
+$(BUILD)/tests/test_keys_tables: $(BUILD)/obj/tests/unit/test_keys_tables.o \
+		$(BUILD)/obj/tests/unit/t.o $(call obj,keys/tables.c) $(LIBS_OURS_TESTS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_TESTS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/t.o $(LIBS_OURS_TESTS)
 	@mkdir -p $(dir $@)
