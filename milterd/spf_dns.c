@@ -515,6 +515,30 @@ const char *spf_dns_record_check(const char *txt, size_t len)
 	return err;
 }
 
+const char *spf_dns_record_terms(const char *txt, size_t len, struct spf_term *terms,
+				 size_t *n_r)
+{
+	static const enum spf_term_type types[] = {
+		[M_ALL] = SPF_TERM_ALL, [M_INCLUDE] = SPF_TERM_INCLUDE, [M_A] = SPF_TERM_A,
+		[M_MX] = SPF_TERM_MX, [M_PTR] = SPF_TERM_PTR, [M_IP4] = SPF_TERM_IP4,
+		[M_IP6] = SPF_TERM_IP6, [M_EXISTS] = SPF_TERM_EXISTS,
+	};
+	struct rec *r = xmalloc(sizeof(*r));
+	const char *err = record_parse(txt, len, r);
+	size_t n = 0;
+	for (size_t i = 0; err == NULL && i < r->n; i++, n++)
+		terms[n] = (struct spf_term){ types[r->t[i].kind], r->t[i].qual, r->t[i].spec,
+					      r->t[i].net, r->t[i].cidr4, r->t[i].cidr6 };
+	struct slice mods[2] = { r->redirect, r->exp };
+	for (size_t i = 0; err == NULL && i < 2; i++)
+		if (mods[i].p != NULL)
+			terms[n++] = (struct spf_term){ i == 0 ? SPF_TERM_REDIRECT : SPF_TERM_EXP,
+							'+', mods[i], { NULL, 0 }, -1, -1 };
+	free(r);
+	*n_r = err == NULL ? n : 0;
+	return err;
+}
+
 bool spf_dns_local_ok(const char *local)
 {
 	size_t len = strlen(local);

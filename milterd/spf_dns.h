@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "dns.h"
 #include "zone.h"
 
@@ -130,6 +131,41 @@ uint64_t spf_clock_ms(void);
  * NULL if it may go on, else why not (static text): permerror.
  */
 const char *spf_dns_record_check(const char *txt, size_t len);
+
+/* The terms of a record, for tools that look inside one (cachet doctor). */
+enum spf_term_type {
+	SPF_TERM_ALL,
+	SPF_TERM_INCLUDE,
+	SPF_TERM_A,
+	SPF_TERM_MX,
+	SPF_TERM_PTR,
+	SPF_TERM_IP4,
+	SPF_TERM_IP6,
+	SPF_TERM_EXISTS,
+	SPF_TERM_REDIRECT,	/* the modifier */
+	SPF_TERM_EXP,		/* the modifier */
+};
+
+struct spf_term {
+	enum spf_term_type type;
+	char qualifier;		/* '+', '-', '~' or '?' ('+' for the modifiers) */
+	struct slice spec;	/* the domain-spec as written; p == NULL when absent */
+	struct slice net;	/* ip4/ip6: the network without its CIDR length */
+	int cidr4, cidr6;	/* -1 when absent */
+};
+
+/* Mechanisms and modifiers of one record at most. */
+#define SPF_MAX_RECORD_TERMS (SPF_MAX_TERMS + 2)
+
+/*
+ * spf_dns_record_check() that also hands back the record's terms: the
+ * mechanisms in their order, then redirect= and exp= when present
+ * (unknown modifiers are left out).  terms has room for
+ * SPF_MAX_RECORD_TERMS; *n_r is how many were filled.  Slices point into
+ * txt.  Returns NULL, or why the record is a permerror (then *n_r is 0).
+ */
+const char *spf_dns_record_terms(const char *txt, size_t len, struct spf_term *terms,
+				 size_t *n_r);
 
 /*
  * Is the local-part a plain dot-atom (RFC 5322 atext and single dots, at
