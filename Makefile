@@ -146,6 +146,13 @@ $(BUILD)/tests/test_keys_tables: $(BUILD)/obj/tests/unit/test_keys_tables.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_TESTS)
 
+# test_doctor also links cachet doctor's files (before the libraries)
+$(BUILD)/obj/tests/unit/test_doctor.o: INC = $(INC_tests) -Icli
+$(BUILD)/tests/test_doctor: $(BUILD)/obj/tests/unit/test_doctor.o $(BUILD)/obj/tests/unit/t.o \
+		$(call obj,$(filter cli/doctor%.c,$(CLI_SRC))) $(LIBS_OURS_TESTS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_TESTS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/t.o $(LIBS_OURS_TESTS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_TESTS)

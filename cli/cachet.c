@@ -3,6 +3,7 @@
  *
  *	cachet check [options] FILE|-	run a message through the pipeline
  *	cachet sign [options] FILE|-	DKIM-sign a message
+ *	cachet doctor [options] DOMAIN	check what a domain publishes for mail
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ static const struct {
 } commands[] = {
 	{ "check", cmd_check, "run a message through cachet's checks and show the verdict" },
 	{ "sign", cmd_sign, "sign a message with a DKIM key and print it" },
+	{ "doctor", cmd_doctor, "check a domain's MX, SPF, DKIM and DMARC records, say what to fix" },
 };
 
 int cli_parse_count(const char *s, long long *v_r)

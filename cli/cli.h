@@ -7,6 +7,7 @@
 
 int cmd_check(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 /* A whole number >= 0 in decimal (times, seconds).  0, or -1 if s is not one. */
 int cli_parse_count(const char *s, long long *v_r);
