@@ -303,6 +303,8 @@ static struct dns *open_dns(const struct doctor_opts *o)
 void doctor_run(struct doctor *d)
 {
 	doctor_mx(d);
+	if (d->no_answer)
+		return;
 	doctor_spf(d);
 	doctor_dkim(d);
 	doctor_dmarc(d);

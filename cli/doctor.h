@@ -81,6 +81,7 @@ struct doctor {
 	ARRAY(struct doctor_record) records;
 	ARRAY(struct dns_lookup *) lookups;
 	unsigned queries;
+	bool no_answer;		/* the first lookup timed out: the rest is not tried */
 };
 
 /*

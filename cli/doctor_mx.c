@@ -48,6 +48,13 @@ static size_t host_addrs(struct doctor *d, const char *host, struct buf *list)
 void doctor_mx(struct doctor *d)
 {
 	const struct dns_answer *a = doctor_lookup(d, d->domain, DNS_T_MX);
+	if (a->status == DNS_TIMEOUT) {
+		/* every other lookup would wait as long: stop here */
+		doctor_say(d, "mx", "dns.timeout", DOCTOR_FAIL, "DNS did not answer in time (MX of "
+			   "%s): nothing could be checked; is the server given reachable?", d->domain);
+		d->no_answer = true;
+		return;
+	}
 	if (dns_status_temporary(a->status)) {
 		doctor_say(d, "mx", "mx.lookup", DOCTOR_WARN, "the MX lookup failed (%s): not checked",
 			   dns_status_name(a->status));

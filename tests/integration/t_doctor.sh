@@ -139,6 +139,18 @@ t_check "--ip that is no address: exit 2" test $? = 2
 "$CACHET_BIN" doctor --dns-zone "$T/missing.zone" good.lab.example >/dev/null 2>&1
 t_check "a zone file that does not load: exit 2" test $? = 2
 
+# ---- a server that does not answer: one timeout, not one per lookup ----
+start=$(date +%s)
+"$CACHET_BIN" doctor --nameserver "127.0.0.1@$(free_port)" --json good.lab.example >"$T/down.json" 2>&1
+rc=$?
+took=$(($(date +%s) - start))
+if [ $rc = 1 ] && has "$T/down.json" dns.timeout fail "DNS did not answer" && [ $took -le 15 ]; then
+	t_ok "a name server that does not answer: one failure, said, after one timeout (${took} s)"
+else
+	t_fail "a name server that does not answer: one failure, said, after one timeout" \
+		"rc=$rc took ${took} s" "$(head -c 600 "$T/down.json")"
+fi
+
 # ---- the same through NSD ----
 if start_dns "$L/example.zone" "$L/good.lab.example.zone" "$L/broken.lab.example.zone" \
 	"$L/includes.lab.example.zone" "$L/nospf.lab.example.zone"; then
