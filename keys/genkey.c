@@ -124,7 +124,10 @@ struct dkim_privkey *keys_generate(const struct keys_genkey *g, const char *cmd,
 		key = dkim_privkey_load_pem(pem.p, pem.len, &error);
 	if (key != NULL) {
 		dkim_privkey_zone_record(key, g->selector, g->domain, &rec);
-		if (!finish_file(fd_priv, pem.p, pem.len) | !finish_file(fd_txt, rec.p, rec.len)) {
+		/* both files are finished (and closed) whatever happens to the first */
+		bool ok_priv = finish_file(fd_priv, pem.p, pem.len);
+		bool ok_txt = finish_file(fd_txt, rec.p, rec.len);
+		if (!ok_priv || !ok_txt) {
 			error = strerror(errno);
 			dkim_privkey_free(&key);
 		}
