@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "doctor.h"
 #include "json.h"
+#include "keytable.h"
 #include "xalloc.h"
 #include "zone.h"
 
@@ -246,7 +247,10 @@ static const char *domain_arg(struct arena *a, const char *s)
 static int add_keytable(struct doctor *d, const char *spec)
 {
 	char *err = NULL;
-	struct keytable *kt = keytable_load(spec, &err);
+	/* a relative file name is a file here, not a csl: list as in cachet.conf */
+	char *abs = spec[0] != '/' && strchr(spec, ':') == NULL ? realpath(spec, NULL) : NULL;
+	struct keytable *kt = keytable_load(abs != NULL ? abs : spec, &err);
+	free(abs);
 	if (kt == NULL) {
 		fprintf(stderr, "cachet doctor: %s\n", err);
 		free(err);

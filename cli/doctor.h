@@ -21,7 +21,6 @@
 #include "array.h"
 #include "dkim.h"
 #include "dns.h"
-#include "keytable.h"
 
 #define DOCTOR_MAX_IPS 16
 #define DOCTOR_MAX_SELECTORS 16

@@ -132,14 +132,15 @@ static void check_uris(struct doctor *d, struct dmarc_walk *w, const char *polic
 static void check_record(struct doctor *d, struct dmarc_walk *w, const char *where,
 			 const struct dmarc_record *r, bool at_domain)
 {
+	/* below the record's domain: sp=, or np= for a name that does not exist (RFC 9989 4.7) */
+	enum dmarc_p p = at_domain ? r->p : r->sp;
+	if (!at_domain && r->np_given && dmarc_walk_exists(w, d->domain) == 0)
+		p = r->np;
 	static const char *const meaning[] = {
 		[DMARC_P_NONE] = "monitoring only: mail that fails is delivered as usual",
 		[DMARC_P_QUARANTINE] = "mail that fails goes to spam",
 		[DMARC_P_REJECT] = "mail that fails is refused",
 	};
-	enum dmarc_p p = at_domain ? r->p : r->sp;
-	if (r->np_given && !at_domain)
-		p = r->np;	/* the walk cannot tell here whether the name exists: said below */
 	struct doctor_finding *f = doctor_say(
 		d, "dmarc", "dmarc.policy", at_domain ? DOCTOR_OK : DOCTOR_WARN,
 		"%s: p=%s (%s)%s", at_domain ? "DMARC policy" : "DMARC policy (inherited)",

@@ -109,7 +109,7 @@ static int texts_load(const struct tables *t, const struct buf *kt, const struct
 	return rc;
 }
 
-/* The KeyTable name a SigningTable entry's value names (up to ':'), in a. */
+/* The KeyTable name a SigningTable entry's value names (up to ':'); free() it. */
 static char *entry_keyname(const struct dataset_entry *e)
 {
 	const char *v = e->value != NULL ? e->value : "";
@@ -179,7 +179,7 @@ static void plan_free(struct plan *p)
 }
 
 /* Which SigningTable entries name a key of the domain (of the new key's type). */
-static int plan_switch(const struct tables *t, const char *domain, const char *new_name,
+static void plan_switch(const struct tables *t, const char *domain, const char *new_name,
 		       enum dkim_key_type type, struct plan *p)
 {
 	for (size_t i = 0; i < t->sd->n; i++) {
@@ -211,7 +211,6 @@ static int plan_switch(const struct tables *t, const char *domain, const char *n
 		if (!seen)
 			p->old[p->n_old++] = name;
 	}
-	return 0;
 }
 
 static void usage_rotate(FILE *f)
