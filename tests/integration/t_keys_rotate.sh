@@ -12,7 +12,8 @@
 # (cachet check against the zone, and dkimpy).  retire refuses a key
 # still named by the SigningTable and one switched less than --ttl ago,
 # then removes the old key's line and moves its file aside; the milter
-# still loads the tables (-n).
+# still loads the tables (-n).  --wait shows progress on a terminal only,
+# and a wait that runs out switches nothing.
 cd "$(dirname "$0")/../.." || exit 2
 . tests/integration/lib.sh
 . tests/integration/dkim/lib_dkim.sh
@@ -131,6 +132,22 @@ for c in before:"$f1" after:"$f2"; do
 		t_ok "the $n message's signature verifies (dkimpy)"
 	fi
 done
+
+# --wait on a terminal (script(1) gives it one) shows progress; when the wait runs out
+# with nothing published, nothing is switched
+cp -p "$E/KeyTable" "$T/KeyTable.mid" && cp -p "$E/SigningTable" "$T/SigningTable.mid"
+script -qec "$KEYS_BIN rotate --keytable $E/KeyTable --signingtable refile:$E/SigningTable \
+	--domain $D --selector third --nameserver 127.0.0.1@$DNS_PORT --wait 2 --interval 1" \
+	/dev/null >"$T/rot3.out" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q "waiting for third._domainkey.$D to be published: absent" "$T/rot3.out" &&
+	grep -q "^not switched" "$T/rot3.out" && cmp -s "$E/KeyTable" "$T/KeyTable.mid" &&
+	cmp -s "$E/SigningTable" "$T/SigningTable.mid"; then
+	t_ok "rotate --wait on a terminal: progress shown; timed out unpublished: nothing switched"
+else
+	t_fail "rotate --wait on a terminal: progress shown; timed out unpublished: nothing switched" \
+		"rc=$rc" "$(tr '\r' '\n' <"$T/rot3.out" | tail -n 8)"
+fi
 
 RET=(retire --keytable "$E/KeyTable" --signingtable "refile:$E/SigningTable" --domain $D)
 "$KEYS_BIN" "${RET[@]}" --selector new --ttl 0 >"$T/ret0.out" 2>&1
