@@ -10,8 +10,9 @@
 # itself: a file compiled with a layer's include path (the very flags the
 # Makefile uses) that includes a higher layer's header must fail to compile.
 # Then (3) the programs link only what they use: cachet-policyd has neither
-# libspf2, libopendmarc, libunbound nor libmilter, and only the milter has
-# libmilter.  Prints "ok - ..." / "not ok - ..." lines; exit 0 iff all passed.
+# libspf2, libopendmarc, libunbound nor libmilter, cachet-keys none of
+# libspf2, libopendmarc, libmilter, libpsl and libhiredis, and only the
+# milter has libmilter.  Prints "ok - ..." / "not ok - ..." lines; exit 0 iff all passed.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 CC=$1 INC_UTIL=$2 INC_DNS=$3 INC_MAIL=$4 INC_POLICYD=$5
@@ -47,6 +48,7 @@ check_folder lib/util lib/util
 check_folder lib/dns lib/util lib/dns
 check_folder lib/mail lib/util lib/dns lib/mail
 check_folder policyd lib/util policyd
+check_folder keys lib/util lib/dns lib/mail keys
 
 # A header of a higher layer must not even be found with a lower layer's flags.
 probe() {
@@ -86,6 +88,16 @@ if [ -x "$BUILD/bin/cachet-policyd" ]; then
 	fi
 else
 	not_ok "cachet-policyd is built" "$BUILD/bin/cachet-policyd missing"
+fi
+if [ -x "$BUILD/bin/cachet-keys" ]; then
+	bad=$(linked "$BUILD/bin/cachet-keys" | grep -E 'libspf2|libopendmarc|libmilter|libpsl|libhiredis')
+	if [ -z "$bad" ]; then
+		ok "cachet-keys links no libspf2, libopendmarc, libmilter, libpsl or libhiredis"
+	else
+		not_ok "cachet-keys links no libspf2, libopendmarc, libmilter, libpsl or libhiredis" "$bad"
+	fi
+else
+	not_ok "cachet-keys is built" "$BUILD/bin/cachet-keys missing"
 fi
 if [ -x "$BUILD/bin/cachet" ]; then
 	bad=$(nm "$BUILD/bin/cachet" 2>/dev/null | grep -E ' (smfi_|mi_)[a-z]' | head -3)

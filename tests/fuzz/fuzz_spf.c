@@ -4,6 +4,9 @@
  * Input: "LOCAL\nRECORD".  The record is published at fuzz.example in a
  * test zone built around it (quoted with \DDD escapes, split into
  * 255-byte character-strings), with a few names its terms can reach.
+ * One engine serves every input, as a worker's does in the milter.  The
+ * same record also goes through spf_dns_record_terms() (cachet doctor),
+ * which must agree with the checker and stay inside the record.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -41,13 +44,34 @@ static void quote(struct buf *b, const uint8_t *p, size_t n)
 	}
 }
 
+static void check_terms(const uint8_t *rec, size_t len)
+{
+	const char *txt = (const char *)rec;
+	struct spf_term terms[SPF_MAX_RECORD_TERMS];
+	size_t n = 99;
+	const char *why = spf_dns_record_terms(txt, len, terms, &n);
+	if ((why == NULL) != (spf_dns_record_check(txt, len) == NULL))
+		abort();
+	if (n > SPF_MAX_RECORD_TERMS || (why != NULL && n != 0))
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		const struct slice *sl[] = { &terms[i].spec, &terms[i].net };
+		for (size_t k = 0; k < 2; k++)
+			if (sl[k]->p != NULL &&
+			    (sl[k]->p < txt || sl[k]->p + sl[k]->len > txt + len))
+				abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static struct spf_engine *engine;
 	static int quiet;
 	if (!quiet) {
 		log_open("fuzz", true, 0);
 		log_set_level(LOG_EMERG);
 		quiet = 1;
+		engine = spf_engine_new();
 	}
 	const uint8_t *nl = memchr(data, '\n', size);
 	size_t local_len = nl != NULL ? (size_t)(nl - data) : 0;
@@ -55,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t rec_len = size - (size_t)(rec - data);
 	if (local_len > 80 || rec_len > 4096)
 		return 0;
+	check_terms(rec, rec_len);
 	struct buf z;
 	buf_init(&z, 0);
 	buf_puts(&z, fixed);
@@ -76,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       .helo = "a.fuzz.example", .sender = sender,
 			       .receiver = "mx.example.net", .deadline_ms = spf_clock_ms() + 2000 };
 	struct spf_outcome o;
-	spf_dns_evaluate(&be, &q, &o);
+	spf_engine_evaluate(engine, &be, &q, &o);
 	spf_outcome_clear(&o);
 	zone_free(&zone);
 	return 0;
