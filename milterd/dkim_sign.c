@@ -354,8 +354,10 @@ static int sign_one(struct msg *m, struct sign_state *st, const struct sign_job 
 		return -1;
 	}
 	verdict_add_edit(m->arena, &m->verdict, EDIT_INSERT, "DKIM-Signature", value.p, 0);
-	log_msg(LOG_INFO, m->qid, "dkim: signed d=%s s=%s a=%s", p.domain, p.selector,
-		j->privkey->type == DKIM_KEY_ED25519 ? "ed25519-sha256" : "rsa-sha256");
+	verdict_note(m->arena, &m->verdict,
+		     arena_printf(m->arena, "signed=\"d=%s s=%s a=%s\"", p.domain, p.selector,
+				  j->privkey->type == DKIM_KEY_ED25519 ? "ed25519-sha256"
+								       : "rsa-sha256"));
 	buf_free(&value);
 	return 0;
 }

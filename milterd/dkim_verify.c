@@ -229,7 +229,7 @@ static void report(struct msg *m, struct verify_state *st, const struct sig_stat
 					 dkim_key_type_name(key->type),
 					 key->testing ? " in testing mode, t=y" : "");
 	verdict_add_result(m->arena, &m->verdict, &r);
-	log_msg(LOG_INFO, m->qid, "dkim: d=%s s=%s %s%s%s",
+	log_msg(LOG_DEBUG, m->qid, "dkim: d=%s s=%s %s%s%s",
 		sig != NULL && sig->d ? sig->d : "?", sig != NULL && sig->s ? sig->s : "?",
 		result, reason ? ": " : "", reason ? reason : "");
 }

@@ -501,7 +501,7 @@ static void add_ar(struct eval *ev, const char *reason)
 				       dmarc_p_name(ev->rep.applied));
 	}
 	verdict_add_result(m->arena, &m->verdict, &r);
-	log_msg(LOG_INFO, m->qid, "dmarc: %s header.from=%s%s%s%s%s", ev->rep.result,
+	log_msg(LOG_DEBUG, m->qid, "dmarc: %s header.from=%s%s%s%s%s", ev->rep.result,
 		ev->rep.header_from != NULL ? ev->rep.header_from : "-",
 		r.comment != NULL ? " " : "", r.comment != NULL ? r.comment : "",
 		reason != NULL ? ": " : "", reason != NULL ? reason : "");

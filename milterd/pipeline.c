@@ -161,14 +161,14 @@ static void spool_put(struct msg *m, const void *p, size_t n)
 /* The longest physical line of a folded value. */
 static size_t longest_line(const char *v, size_t len)
 {
-	size_t longest = 0, cur = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (v[i] == '\n') {
-			cur = 0;
-			continue;
-		}
-		if (++cur > longest)
-			longest = cur;
+	size_t longest = 0;
+	const char *end = v + len;
+	while (v < end) {
+		const char *nl = memchr(v, '\n', (size_t)(end - v));
+		size_t line = (size_t)((nl != NULL ? nl : end) - v);
+		if (line > longest)
+			longest = line;
+		v = nl != NULL ? nl + 1 : end;
 	}
 	return longest;
 }
@@ -193,16 +193,28 @@ static enum hdr_error header_over_limit(const struct msg *m, size_t name_len,
 /* Copies a value, turning each bare LF into CRLF (what DKIM canonicalises). */
 static char *copy_crlf(struct arena *a, const char *v, size_t len, size_t *len_r)
 {
+	const char *end = v + len;
 	size_t extra = 0;
-	for (size_t i = 0; i < len; i++)
-		if (v[i] == '\n' && (i == 0 || v[i - 1] != '\r'))
-			extra++;
+	for (const char *p = v; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		extra += p == v || p[-1] != '\r';
 	char *out = arena_alloc(a, len + extra + 1);
+	if (extra == 0) {
+		memcpy(out, v, len);
+		*len_r = len;
+		return out;
+	}
 	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (v[i] == '\n' && (i == 0 || v[i - 1] != '\r'))
+	while (v < end) {
+		const char *nl = memchr(v, '\n', (size_t)(end - v));
+		size_t run = (size_t)((nl != NULL ? nl : end) - v);
+		memcpy(out + o, v, run);
+		o += run;
+		if (nl == NULL)
+			break;
+		if (o == 0 || out[o - 1] != '\r')
 			out[o++] = '\r';
-		out[o++] = v[i];
+		out[o++] = '\n';
+		v = nl + 1;
 	}
 	*len_r = o;
 	return out;
@@ -456,21 +468,25 @@ static void build_edits(struct msg *m)
 	add_edit(r, edits, EDIT_INSERT, AR_NAME, r->ar_value, 0);
 }
 
-/* The one line a message leaves in the log, with the snapshot it had. */
+/* The one line a message leaves in the log (at info), with the snapshot it had
+   and the checks' notes. */
 static void log_verdict(const struct msg *m, const struct eom_result *r)
 {
 	const struct conn *c = m->conn;
 	char gen[32] = "";
 	if (m->rt->generation > 0)
 		snprintf(gen, sizeof(gen), " gen=%lu", m->rt->generation);
+	const char *notes = "";
+	for (size_t i = 0; i < m->verdict.notes.n; i++)
+		notes = arena_printf(m->arena, "%s %s", notes, m->verdict.notes.v[i]);
 	log_msg(LOG_INFO, m->qid,
-		"from=<%s%s%s> client=%s[%s] origin=%s%s action=%s%s%s ar=\"%s\"",
+		"from=<%s%s%s> client=%s[%s] origin=%s%s action=%s%s%s ar=\"%s\"%s",
 		m->mail_from.local != NULL ? m->mail_from.local : "",
 		m->mail_from.domain != NULL && m->mail_from.domain[0] != '\0' ? "@" : "",
 		m->mail_from.domain != NULL ? m->mail_from.domain : "", c->client_host,
 		c->client_ip, m->internal ? "internal" : "external", gen,
 		action_name(r->action), m->verdict.action_by != NULL ? " by=" : "",
-		m->verdict.action_by != NULL ? m->verdict.action_by : "", r->ar_value);
+		m->verdict.action_by != NULL ? m->verdict.action_by : "", r->ar_value, notes);
 }
 
 static bool delivered(enum action a)

@@ -52,6 +52,11 @@ void verdict_add_edit(struct arena *a, struct verdict *v, enum edit_op op, const
 	e->index = index;
 }
 
+void verdict_note(struct arena *a, struct verdict *v, const char *note)
+{
+	*ARRAY_PUSH_ARENA(a, &v->notes) = arena_strdup(a, note);
+}
+
 void verdict_propose(struct arena *a, struct verdict *v, enum action act, const char *by,
 		     const char *code, const char *xcode, const char *text)
 {
@@ -94,11 +99,23 @@ static void put_value(struct buf *b, const char *s)
 /* A comment: parentheses and backslashes escaped, controls made spaces. */
 static void put_comment(struct buf *b, const char *s)
 {
+	static const char special[] = "()\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b"
+		"\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c"
+		"\x1d\x1e\x1f\x7f";
 	buf_putc(b, '(');
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '(' || *p == ')' || *p == '\\')
+	for (;;) {
+		size_t run = strcspn(s, special);
+		buf_append(b, s, run);
+		s += run;
+		if (*s == '\0')
+			break;
+		if (*s == '(' || *s == ')' || *s == '\\') {
 			buf_putc(b, '\\');
-		buf_putc(b, *p < 0x20 || *p == 0x7f ? ' ' : (char)*p);
+			buf_putc(b, *s);
+		} else {
+			buf_putc(b, ' ');
+		}
+		s++;
 	}
 	buf_putc(b, ')');
 }
@@ -112,7 +129,10 @@ char *verdict_ar_value(struct arena *a, const char *authserv_id, const struct ve
 		buf_puts(&b, "; none"); /* RFC 8601 2.2: no-result */
 	for (size_t i = 0; i < v->results.n; i++) {
 		const struct ar_result *r = &v->results.v[i];
-		buf_printf(&b, "; %s=%s", r->method, r->result);
+		buf_puts(&b, "; ");
+		buf_puts(&b, r->method);
+		buf_putc(&b, '=');
+		buf_puts(&b, r->result);
 		if (r->comment != NULL) {
 			buf_putc(&b, ' ');
 			put_comment(&b, r->comment);
@@ -121,8 +141,10 @@ char *verdict_ar_value(struct arena *a, const char *authserv_id, const struct ve
 			buf_puts(&b, " reason=");
 			put_value(&b, r->reason);
 		}
-		if (r->props != NULL && r->props[0] != '\0')
-			buf_printf(&b, " %s", r->props);
+		if (r->props != NULL && r->props[0] != '\0') {
+			buf_putc(&b, ' ');
+			buf_puts(&b, r->props);
+		}
 	}
 	char *s = arena_memdup(a, b.p, b.len);
 	buf_free(&b);

@@ -58,6 +58,7 @@ struct verdict {
 	const char *smtp_code, *smtp_xcode, *smtp_text;
 	bool internal_error;	/* a check failed internally */
 	ARRAY(struct header_edit) edits;	/* header changes checks asked for */
+	ARRAY(const char *) notes;	/* for the message's log line */
 };
 
 const char *action_name(enum action a);
@@ -79,6 +80,12 @@ void verdict_propose(struct arena *a, struct verdict *v, enum action act, const 
  */
 void verdict_add_edit(struct arena *a, struct verdict *v, enum edit_op op, const char *name,
 		      const char *value, size_t index);
+
+/*
+ * Adds a word to the one log line of the message (copied), beyond what the
+ * Authentication-Results value says: `signed="d=... s=..."` from the signer.
+ */
+void verdict_note(struct arena *a, struct verdict *v, const char *note);
 
 /*
  * The value of our Authentication-Results field, on one line:

@@ -75,17 +75,28 @@ bool buf_puts(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
-bool buf_putc(struct buf *b, char c)
+bool buf_putc_slow(struct buf *b, char c)
 {
 	return buf_append(b, &c, 1);
 }
 
+/* Formats straight into the room there is; only a text that does not fit
+   is formatted a second time, after the buffer grew. */
 bool buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	size_t room = b->cap > 0 ? b->cap - b->len : 0;
+	if (room > b->max - b->len + 1)
+		room = b->max - b->len + 1;
 	va_list aq;
 	va_copy(aq, ap);
-	int n = vsnprintf(NULL, 0, fmt, aq);
+	int n = vsnprintf(room > 0 ? b->p + b->len : NULL, room, fmt, aq);
 	va_end(aq);
+	if (n >= 0 && (size_t)n < room) {
+		b->len += (size_t)n;
+		return true;
+	}
+	if (room > 0)
+		b->p[b->len] = '\0';	/* what did not fit is not kept */
 	if (n < 0 || !reserve(b, (size_t)n))
 		return false;
 	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);

@@ -38,7 +38,16 @@ void buf_reset(struct buf *b);
 /* Returns false (and appends nothing) when the result would exceed max. */
 bool buf_append(struct buf *b, const void *p, size_t n);
 bool buf_puts(struct buf *b, const char *s);
-bool buf_putc(struct buf *b, char c);
+bool buf_putc_slow(struct buf *b, char c);
+static inline bool buf_putc(struct buf *b, char c)
+{
+	if (b->len + 1 < b->cap && b->len < b->max) {
+		b->p[b->len++] = c;
+		b->p[b->len] = '\0';
+		return true;
+	}
+	return buf_putc_slow(b, c);
+}
 bool buf_printf(struct buf *b, const char *fmt, ...) PRINTF(2, 3);
 bool buf_vprintf(struct buf *b, const char *fmt, va_list ap) PRINTF(2, 0);
 /* Shortens to len (len <= b->len). */

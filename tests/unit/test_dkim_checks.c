@@ -224,6 +224,14 @@ static void sign_and_verify(const char *conf, const char *want)
 		if (strcmp(r->edits[i].name, "DKIM-Signature") == 0)
 			sig = &r->edits[i];
 	T_CHECK(sig != NULL && sig->op == EDIT_INSERT);
+	/* the message's log line says it was signed, with what */
+	const struct verdict *vd = &c->msg->verdict;
+	T_EQ_INT(vd->notes.n, 1);
+	if (vd->notes.n == 1)
+	{
+		static const char note[] = "signed=\"d=football.example.com s=";
+		T_CHECK(strncmp(vd->notes.v[0], note, sizeof(note) - 1) == 0);
+	}
 	/* our AR goes on last, so it ends up above the signature */
 	T_EQ_STR(r->edits[r->n_edits - 1].name, "Authentication-Results");
 	if (sig != NULL) {
