@@ -580,6 +580,7 @@ struct spf_eval {
 	bool root_failed;		/* the top-level record decided the result */
 	enum spf_res root_res;
 	bool aborted;			/* a limit, the deadline or a cancel stopped it */
+	bool would_wait;		/* cached_only, and an answer was not there */
 	enum spf_res abort_res;
 	char why[240];			/* the last problem, for the comment */
 	struct expect expect[SPF_MAX_EXPECT];
@@ -705,6 +706,21 @@ struct fetch {
 static void fetch(struct spf_eval *ev, const char *name, enum dns_type t, struct fetch *f)
 {
 	memset(f, 0, sizeof(*f));
+	if (ev->be->dns != NULL && ev->q->cached_only) {
+		f->l = dns_lookup_cached(ev->be->dns, name, t);
+		if (f->l != NULL) {
+			f->a = dns_lookup_wait(f->l);	/* there already */
+			return;
+		}
+		/* the evaluation stops here; it will be run again, waiting */
+		ev->would_wait = true;
+		stop(ev, SPF_RES_TEMPERROR, "an answer is not cached");
+		f->zans.status = DNS_ERROR;
+		f->zans.type = t;
+		f->zans.why = "not cached";
+		f->a = &f->zans;
+		return;
+	}
 	if (ev->be->dns != NULL) {
 		f->a = dns_lookup_sync(ev->be->dns, name, t, &f->l);
 		return;
@@ -1510,6 +1526,24 @@ static void layer_destroy(SPF_dns_server_t *s)
 	free(s);
 }
 
+/* Dotted-quad text of a (what inet_ntop gives, without its sprintf). */
+static void ipv4_text(const struct in_addr *a, char out[16])
+{
+	const uint8_t *b = (const uint8_t *)&a->s_addr;
+	char *o = out;
+	for (int i = 0; i < 4; i++) {
+		if (i > 0)
+			*o++ = '.';
+		unsigned v = b[i];
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+	}
+	*o = '\0';
+}
+
 static bool set_ip(struct spf_eval *ev, SPF_request_t *req, const char *ip)
 {
 	if (inet_pton(AF_INET, ip, &ev->a4) != 1) {
@@ -1523,8 +1557,8 @@ static bool set_ip(struct spf_eval *ev, SPF_request_t *req, const char *ip)
 		}
 	}
 	if (!ev->v6) {
-		inet_ntop(AF_INET, &ev->a4, ev->ip_i, sizeof(ev->ip_i));
-		inet_ntop(AF_INET, &ev->a4, ev->ip_c, sizeof(ev->ip_c));
+		ipv4_text(&ev->a4, ev->ip_i);
+		memcpy(ev->ip_c, ev->ip_i, sizeof(ev->ip_c));
 		return SPF_request_set_ipv4(req, ev->a4) == SPF_E_SUCCESS;
 	}
 	/* RFC 7208 7.3: %{i} of IPv6 is dot-format: 32 nibbles */
@@ -1536,18 +1570,17 @@ static bool set_ip(struct spf_eval *ev, SPF_request_t *req, const char *ip)
 	return SPF_request_set_ipv6(req, ev->a6) == SPF_E_SUCCESS;
 }
 
+/* The comment's parts are bounded: who_text(), why[], SPF_MAX_EXP_LEN. */
 static void outcome(struct spf_outcome *out, enum spf_res r, const char *fmt, ...) PRINTF(3, 4);
 static void outcome(struct spf_outcome *out, enum spf_res r, const char *fmt, ...)
 {
-	struct buf b;
-	buf_init(&b, 1024);
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	char *text = xvasprintf(fmt, ap);
 	va_end(ap);
 	out->result = r;
 	free(out->comment);
-	out->comment = buf_steal(&b);
+	out->comment = text;
 }
 
 /*
@@ -1584,7 +1617,11 @@ static const char *identity(struct spf_eval *ev, const struct spf_query *q)
 	ev->local = xstrndup(local, ll);
 	ev->sdom = xstrdup(dom);
 	ev->domain = xstrdup(dom);
-	ev->sender = xasprintf("%s@%s", ev->local, dom);
+	size_t dl = strlen(dom);
+	ev->sender = xmalloc(ll + 1 + dl + 1);
+	memcpy(ev->sender, ev->local, ll);
+	ev->sender[ll] = '@';
+	memcpy(ev->sender + ll + 1, dom, dl + 1);
 	ev->helo = q->helo_text != NULL ? q->helo_text : q->helo != NULL ? q->helo : "unknown";
 	return NULL;
 }
@@ -1783,6 +1820,7 @@ void spf_engine_evaluate(struct spf_engine *e, const struct spf_backend *be,
 	free(ev.sender);
 	out->dns_terms = ev.terms;
 	out->void_lookups = ev.voids;
+	out->incomplete = ev.would_wait;
 }
 
 void spf_outcome_clear(struct spf_outcome *out)

@@ -86,6 +86,12 @@ struct spf_query {
 	const char *receiver;	/* our name, for %{r} and the comment */
 	uint64_t deadline_ms;	/* on spf_clock_ms()'s clock */
 	const int *cancel;	/* non-zero (read atomically) stops it; or NULL */
+	/*
+	 * Only answers there at once (lib/dns's cache, the test zone): the
+	 * first lookup that would wait for a server stops the evaluation,
+	 * which is then incomplete, its result meaningless.
+	 */
+	bool cached_only;
 };
 
 struct spf_outcome {
@@ -94,6 +100,7 @@ struct spf_outcome {
 	char *explanation;	/* the domain's exp= text on fail, or NULL (free()) */
 	unsigned dns_terms;	/* DNS-querying terms evaluated */
 	unsigned void_lookups;
+	bool incomplete;	/* cached_only, and an answer was not there */
 };
 
 /*

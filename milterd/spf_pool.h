@@ -2,7 +2,9 @@
  * The SPF check's worker threads: libspf2 is synchronous, so evaluations
  * run off the milter's threads, on a pool that grows with demand and
  * shrinks when idle.  Each worker owns one spf_engine for its whole life
- * (making one costs more than an evaluation from cached answers).
+ * (making one costs more than an evaluation from cached answers); the
+ * pool also lends engines to the milter's own threads for evaluations
+ * that need no wait (spf.c).
  *
  * Jobs run in the order submitted.  A job is started on an idle worker, or
  * on a new one while fewer than the maximum run; past that it waits in the
@@ -31,6 +33,14 @@ void spf_pool_free(struct spf_pool **pool);
  * no worker runs and none can be started (nothing is queued then).
  */
 int spf_pool_submit(struct spf_pool *pool, spf_pool_fn *fn, void *arg);
+
+/*
+ * An engine for the caller's own thread, for an evaluation that cannot
+ * block (from cached answers); give it back with spf_pool_give_back().
+ * Spare engines are kept for the next caller and freed with the pool.
+ */
+struct spf_engine *spf_pool_borrow(struct spf_pool *pool);
+void spf_pool_give_back(struct spf_pool *pool, struct spf_engine *engine);
 
 /* Workers alive now (tests, the status line). */
 unsigned spf_pool_workers(struct spf_pool *pool);

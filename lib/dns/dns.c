@@ -247,26 +247,40 @@ static void lookup_start_unbound(struct dns *d, struct dns_lookup *l, const char
 	pthread_mutex_unlock(&d->mu);
 }
 
-struct dns_lookup *dns_lookup_start(struct dns *d, const char *name, enum dns_type type)
+/* The answer there is without asking a server, into l; false if none. */
+static bool answer_at_once(struct dns *d, struct dns_lookup *l, const char *name)
 {
-	struct dns_lookup *l = lookup_new(type);
+	enum dns_type type = l->answer.type;
 	if (!name_valid(name)) {
 		l->answer.status = DNS_ERROR;
 		l->answer.why = "invalid name";
-		l->done = true;
 	} else if (!type_supported(type)) {
 		l->answer.status = DNS_ERROR;
 		l->answer.why = "unsupported record type";
-		l->done = true;
 	} else if (d->zone != NULL) {
 		zone_lookup(d->zone, name, type, &l->answer);
-		l->done = true;
-	} else if (dns_cache_get(d->cache, name, type, &l->answer)) {
-		l->done = true;
-	} else {
-		lookup_start_unbound(d, l, name);
+	} else if (!dns_cache_get(d->cache, name, type, &l->answer)) {
+		return false;
 	}
+	l->done = true;
+	return true;
+}
+
+struct dns_lookup *dns_lookup_start(struct dns *d, const char *name, enum dns_type type)
+{
+	struct dns_lookup *l = lookup_new(type);
+	if (!answer_at_once(d, l, name))
+		lookup_start_unbound(d, l, name);
 	return l;
+}
+
+struct dns_lookup *dns_lookup_cached(struct dns *d, const char *name, enum dns_type type)
+{
+	struct dns_lookup *l = lookup_new(type);
+	if (answer_at_once(d, l, name))
+		return l;
+	lookup_destroy(l);
+	return NULL;
 }
 
 const struct dns_answer *dns_lookup_wait(struct dns_lookup *l)

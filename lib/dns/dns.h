@@ -101,6 +101,12 @@ void dns_free(struct dns **d);
  */
 struct dns_lookup *dns_lookup_start(struct dns *d, const char *name, enum dns_type type);
 /*
+ * The same when the answer is there at once (the cache, the test zone, a
+ * name or type refused); NULL, and nothing started, when it would take a
+ * server's answer.  For work that runs only when it cannot block.
+ */
+struct dns_lookup *dns_lookup_cached(struct dns *d, const char *name, enum dns_type type);
+/*
  * Waits until the answer is there or the lookup's deadline passes.  The
  * answer belongs to the lookup and lives until dns_lookup_free().
  */

@@ -1,8 +1,9 @@
 /*
  * Tests of the SPF worker pool (milterd/spf_pool.c): every job runs once,
  * never more workers than the maximum, a worker is reused rather than a new
- * one started, idle workers exit, freeing drains the queue, and the engine
- * a worker keeps gives the same answers evaluation after evaluation.
+ * one started, idle workers exit, freeing drains the queue, the engine a
+ * worker keeps gives the same answers evaluation after evaluation, and
+ * engines lent to callers' threads come back for the next one.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -170,6 +171,23 @@ static void test_engine_kept_across_evaluations(void)
 	zone_free(&z);
 }
 
+static void test_borrowed_engines_are_kept(void)
+{
+	struct spf_pool *p = spf_pool_new(2, 1000);
+	struct spf_engine *a = spf_pool_borrow(p);
+	struct spf_engine *b = spf_pool_borrow(p);
+	struct spf_engine *c = spf_pool_borrow(p);
+	T_CHECK(a != NULL && b != NULL && c != NULL && a != b && b != c);
+	spf_pool_give_back(p, a);
+	spf_pool_give_back(p, b);
+	spf_pool_give_back(p, c);	/* beyond the maximum: freed */
+	struct spf_engine *d = spf_pool_borrow(p);
+	T_CHECK(d == a || d == b);	/* a spare one, not a new one */
+	spf_pool_give_back(p, d);
+	T_EQ_INT(spf_pool_workers(p), 0);	/* lending starts no worker */
+	spf_pool_free(&p);	/* frees the spares (ASan would tell) */
+}
+
 int main(void)
 {
 	T_RUN(test_every_job_runs_within_the_maximum);
@@ -177,5 +195,6 @@ int main(void)
 	T_RUN(test_idle_workers_exit);
 	T_RUN(test_free_of_an_unused_pool);
 	T_RUN(test_engine_kept_across_evaluations);
+	T_RUN(test_borrowed_engines_are_kept);
 	return t_done();
 }
