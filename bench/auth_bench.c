@@ -98,7 +98,8 @@ struct zone_rr {
 };
 
 static const struct zone_rr zone_rrs[] = {
-	{ "@", "SOA", 0, "ns.bench.example. hostmaster.bench.example. 1 3600 600 86400 0", NULL },
+	/* MINIMUM is the zone's TTL too: negative answers are kept as long */
+	{ "@", "SOA", 0, "ns.bench.example. hostmaster.bench.example. 1 3600 600 86400 @TTL", NULL },
 	{ "@", "NS", 0, "ns.bench.example.", NULL },
 	{ "ns", "A", 0, "127.0.0.1", NULL },
 	{ "@", "MX", ns_t_mx, "10 mail.bench.example.", "mail.bench.example" },
@@ -252,8 +253,11 @@ static int cmd_zone(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_LEN(zone_rrs); i++) {
 		const struct zone_rr *r = &zone_rrs[i];
 		printf("%s\t%lu\tIN\t%s\t", r->owner, ttl, r->type);
+		const char *at = strstr(r->data, "@TTL");
 		if (strcmp(r->data, "@KEY") == 0)
 			print_txt(record);
+		else if (at != NULL)
+			printf("%.*s%lu", (int)(at - r->data), r->data, ttl);
 		else
 			fputs(r->data, stdout);
 		putchar('\n');

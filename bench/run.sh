@@ -379,6 +379,21 @@ remote-control:
 zone:
 	name: "bench.example"
 	zonefile: "$3"
+zone:
+	name: "example"
+	zonefile: "$d/parent.zone"
+ABEOF
+	# The parent, empty: DMARC's tree walk asks for _dmarc.example, which
+	# must be "no such name" (cacheable for the zone's TTL), as on the
+	# internet, not REFUSED (a temporary failure, asked again every time).
+	local ttl
+	ttl=$(awk '$1 == "$TTL" { print $2; exit }' "$3")
+	cat >"$d/parent.zone" <<ABEOF
+\$ORIGIN example.
+\$TTL ${ttl:-0}
+@	IN	SOA	ns.example. hostmaster.example. 1 3600 600 86400 ${ttl:-0}
+@	IN	NS	ns.example.
+ns	IN	A	127.0.0.1
 ABEOF
 	# Not through ab_run: $! must be NSD itself (ip netns exec execs it),
 	# not a subshell, so that stopping it by PID stops NSD.

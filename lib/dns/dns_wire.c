@@ -120,6 +120,16 @@ static void answer_records(const struct ub_result *res, struct dns_answer *a)
 	a->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
 }
 
+/*
+ * How long a "no such name" or "no such record" may be kept: libunbound's
+ * TTL of the negative answer, which comes from the zone's SOA (RFC 2308 5:
+ * the lesser of its TTL and its MINIMUM); 0, never kept, if it has none.
+ */
+static uint32_t negative_ttl(const struct ub_result *res)
+{
+	return res->ttl > 0 ? (uint32_t)res->ttl : 0;
+}
+
 static const char *rcode_why(int rcode)
 {
 	switch (rcode) {
@@ -147,6 +157,7 @@ void dns_answer_from_unbound(int err, const struct ub_result *res, struct dns_an
 		a->why = "DNSSEC bogus";
 	} else if (res->rcode == 3 || res->nxdomain) {
 		a->status = DNS_NXDOMAIN;
+		a->ttl = negative_ttl(res);
 	} else if (res->rcode != 0) {
 		a->status = DNS_SERVFAIL;
 		a->why = rcode_why(res->rcode);
@@ -154,6 +165,7 @@ void dns_answer_from_unbound(int err, const struct ub_result *res, struct dns_an
 		answer_records(res, a);
 	} else {
 		a->status = DNS_NODATA;
+		a->ttl = negative_ttl(res);
 	}
 	if (res != NULL)
 		a->secure = res->secure && !res->bogus;

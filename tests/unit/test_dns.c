@@ -546,6 +546,46 @@ static void test_unbound_answers_from_nsd(void)
 	dns_free(&d);
 }
 
+/*
+ * Negative answers are kept for the zone's negative TTL (RFC 2308 5: the
+ * SOA's MINIMUM, 60 here), so dns_lookup_cached() has them afterwards;
+ * a temporary failure is never kept.
+ */
+static void test_unbound_negative_answers_cached(void)
+{
+	struct dns *d = nsd_dns(0);
+	if (d == NULL)
+		return;
+	static const struct { const char *name; enum dns_type type; enum dns_status want; } cs[] = {
+		{ "neg1.example.com", DNS_T_TXT, DNS_NXDOMAIN },
+		{ "mail.example.com", DNS_T_MX, DNS_NODATA },
+		{ "mail.example.com", DNS_T_A, DNS_OK },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cs); i++) {
+		T_CHECK(dns_lookup_cached(d, cs[i].name, cs[i].type) == NULL);	/* not yet */
+		struct dns_lookup *l = NULL;
+		const struct dns_answer *a = dns_lookup_sync(d, cs[i].name, cs[i].type, &l);
+		T_EQ_INT(a->status, cs[i].want);
+		T_CHECK(a->ttl > 0 && a->ttl <= (cs[i].want == DNS_OK ? 300u : 60u));
+		dns_lookup_free(&l);
+		l = dns_lookup_cached(d, cs[i].name, cs[i].type);
+		T_CHECK(l != NULL);
+		if (l != NULL)
+			T_EQ_INT(dns_lookup_wait(l)->status, cs[i].want);
+		dns_lookup_free(&l);
+	}
+	/* NSD refuses a zone it does not serve: SERVFAIL, asked again next time */
+	struct dns_lookup *l = NULL;
+	T_EQ_INT(dns_lookup_sync(d, "www.example.net", DNS_T_A, &l)->status, DNS_SERVFAIL);
+	dns_lookup_free(&l);
+	T_CHECK(dns_lookup_cached(d, "www.example.net", DNS_T_A) == NULL);
+	/* a bad name needs no server: an answer at once */
+	l = dns_lookup_cached(d, "bad..name", DNS_T_A);
+	T_CHECK(l != NULL && dns_lookup_wait(l)->status == DNS_ERROR);
+	dns_lookup_free(&l);
+	dns_free(&d);
+}
+
 /* A TXT record longer than a UDP answer: truncated, then asked over TCP. */
 static void test_unbound_long_txt_over_tcp(void)
 {
@@ -765,6 +805,7 @@ int main(void)
 	T_RUN(test_nsd_starts);
 	if (nsd_pid > 0) {
 		T_RUN(test_unbound_answers_from_nsd);
+		T_RUN(test_unbound_negative_answers_cached);
 		T_RUN(test_unbound_long_txt_over_tcp);
 		T_RUN(test_unbound_txt_keeps_nul_bytes);
 		T_RUN(test_unbound_record_cap);
