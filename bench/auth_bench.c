@@ -9,7 +9,7 @@
  *		prints the zone (RFC 1035 master format) every figure uses, with
  *		TTL on every record and RECORD (text or @FILE) as the DKIM key;
  *	auth_bench run [-t S] [-w S] -k KEY.pem [-z ZONE] [-c NS] [-u NS] [-r]
- *		[-C spf|all] [-n] [-f]
+ *		[-C spf|all|lookup] [-n] [-f]
  *
  * `run` signs one message once up front (KEY.pem, d=bench.example,
  * s=bench, relaxed/relaxed), then for each figure it can measure drives
@@ -36,6 +36,12 @@
  *    server: run.sh runs us in a network namespace for that): "cached" is
  *    SPF_DNS_CACHE over it (spfquery's default), "server" SPF_DNS_RESOLV,
  *    which has no cache and asks the server every time.
+ * -C lookup (with -u) gives two other rows, the cost of one lookup at that server,
+ * rotating through the names a message asks for: "dns" is lib/dns alone
+ * (dns_lookup_sync, its cache finding nothing to keep), "libunbound" is
+ * the peer, libunbound 1.17 alone as a program would use it
+ * (ub_resolve_async on a context with its own thread, then ub_wait);
+ * their rows count lookups, not messages.
  * Every figure checks its first result (spf=pass, and dkim=pass and
  * dmarc=pass for "all") and refuses to time a path that does not pass.
  *
@@ -63,11 +69,13 @@
 
 #include <spf2/spf.h>
 #include <spf2/spf_dns_zone.h>
+#include <unbound.h>
 
 #include "arena.h"
 #include "buf.h"
 #include "config.h"
 #include "dkim.h"
+#include "dns.h"
 #include "feed.h"
 #include "log.h"
 #include "pipeline.h"
@@ -485,6 +493,76 @@ static void bench_spf2(const struct options *o, const char *dns_label,
 	SPF_server_free(c.server);
 }
 
+/* ---- one lookup at the server: lib/dns alone, and libunbound alone ---- */
+
+static const struct { const char *name; int type; } lookups[] = {
+	{ "bench.example", 16 }, { "bench.example", 15 }, { "mail.bench.example", 1 },
+	{ "mail.bench.example", 16 }, { "_dmarc.bench.example", 16 },
+	{ "bench._domainkey.bench.example", 16 }, { "_dmarc.example", 16 },
+};
+
+struct lookup_case {
+	struct dns *dns;
+	struct ub_ctx *ub;
+	size_t next;
+	int pending;
+};
+
+static void dns_one(void *ctx)
+{
+	struct lookup_case *c = ctx;
+	size_t i = c->next++ % ARRAY_LEN(lookups);
+	struct dns_lookup *l = NULL;
+	const struct dns_answer *a = dns_lookup_sync(c->dns, lookups[i].name,
+						     (enum dns_type)lookups[i].type, &l);
+	if (dns_status_temporary(a->status))
+		die("lib/dns: %s: %s", lookups[i].name, dns_status_name(a->status));
+	dns_lookup_free(&l);
+}
+
+static void ub_done(void *arg, int err, struct ub_result *res)
+{
+	struct lookup_case *c = arg;
+	if (err != 0 || res == NULL || (res->rcode != 0 && res->rcode != 3))
+		die("libunbound: %s", err != 0 ? ub_strerror(err) : "bad answer");
+	ub_resolve_free(res);
+	c->pending--;
+}
+
+static void ub_one(void *ctx)
+{
+	struct lookup_case *c = ctx;
+	size_t i = c->next++ % ARRAY_LEN(lookups);
+	c->pending++;
+	if (ub_resolve_async(c->ub, lookups[i].name, lookups[i].type, 1, c, ub_done, NULL) != 0)
+		die("libunbound: ub_resolve_async failed");
+	while (c->pending > 0)
+		ub_wait(c->ub);
+}
+
+static void bench_lookups(const struct options *o)
+{
+	struct lookup_case c = { 0 };
+	const char *const servers[] = { o->ns_server, NULL };
+	struct dns_options dopts = { .nameservers = servers };
+	char *err = NULL;
+	c.dns = dns_new(&dopts, &err);
+	if (c.dns == NULL)
+		die("lib/dns: %s", err);
+	report("cachet", "lookup", "dns", run_timed(dns_one, &c, o));
+	dns_free(&c.dns);
+
+	c.ub = ub_ctx_create();
+	char fwd[80];
+	snprintf(fwd, sizeof(fwd), "%s", o->ns_server);
+	if (c.ub == NULL || ub_ctx_async(c.ub, 1) != 0 || ub_ctx_set_fwd(c.ub, fwd) != 0 ||
+	    ub_ctx_set_option(c.ub, "do-ip6:", "no") != 0)
+		die("libunbound: cannot set up a context forwarding to %s", fwd);
+	c.next = 0;
+	report("libunbound", "lookup", "dns", run_timed(ub_one, &c, o));
+	ub_ctx_delete(c.ub);
+}
+
 /* ---- `run` ---- */
 
 static double parse_seconds(const char *s)
@@ -521,8 +599,12 @@ static int cmd_run(int argc, char **argv)
 		die("run: -k KEY.pem is required");
 	if (o.seconds <= 0)
 		die("run: -t must be above 0");
-	if (o.checks != NULL && strcmp(o.checks, "spf") != 0 && strcmp(o.checks, "all") != 0)
-		die("run: -C takes spf or all");
+	bool lookups_only = o.checks != NULL && strcmp(o.checks, "lookup") == 0;
+	if (o.checks != NULL && strcmp(o.checks, "spf") != 0 && strcmp(o.checks, "all") != 0 &&
+	    !lookups_only)
+		die("run: -C takes spf, all or lookup");
+	if (lookups_only && o.ns_server == NULL)
+		die("run: -C lookup needs -u NS");
 
 	struct arena *a = arena_new();
 	struct message msg;
@@ -548,6 +630,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (!o.no_peer)
 		bench_spf2(&o, "zone", SPF_DNS_ZONE);
+	if (lookups_only)
+		bench_lookups(&o);
 	if (!o.no_peer && o.resolver) {
 		bench_spf2(&o, "cached", SPF_DNS_CACHE);
 		bench_spf2(&o, "server", SPF_DNS_RESOLV);

@@ -491,6 +491,12 @@ else
 				else printf "%.1f\n", (b - a) / n }')
 		done
 	fi
+	if [ -n "$ab_server" ]; then
+		progress "auth_bench lookups alone (~$(( 2 * SECS + 1 )) s)"
+		ab_run "$AUTH_BENCH" run -t "$SECS" -k "$tmp/rsa2048.pem" -u "$ab_server" \
+			-C lookup >>"$tmp/auth/out" 2>"$tmp/auth/err" ||
+			echo "   auth_bench lookups failed: $(head -c 300 "$tmp/auth/err")"
+	fi
 	ab_cleanup
 	printf '%-8s %-7s %-7s %10s %9s %9s %11s %9s %13s\n' impl checks dns "msgs/s" "wall us" \
 		"cpu us" "cachet/peer" "vs zone" "queries/msg"
@@ -522,6 +528,16 @@ else
 	echo "   rate over libspf2's own for the same DNS mode (MAIL FROM + HELO each);"
 	echo "   no peer runs DKIM or DMARC here (n/a).  server = NSD records with TTL 0:"
 	echo "   queries/msg is what that NSD answered per message, warm-up included."
+	read -r drate _ dcpu <<<"$(ab_row cachet lookup dns)"
+	read -r urate _ ucpu <<<"$(ab_row libunbound lookup dns)"
+	echo
+	echo "   one lookup at the TTL-0 server, rotating through the message's names:"
+	printf '   %-22s %10s lookups/s %9s cpu us per lookup\n' "lib/dns alone" \
+		"$(fmt "$(num_or_na "$drate")" '%.0f')" "$(fmt "$(num_or_na "$dcpu")" '%.1f')"
+	printf '   %-22s %10s lookups/s %9s cpu us per lookup   lib/dns/libunbound: %s\n' \
+		"libunbound alone (peer)" "$(fmt "$(num_or_na "$urate")" '%.0f')" \
+		"$(fmt "$(num_or_na "$ucpu")" '%.1f')" \
+		"$(ratio "$(num_or_na "$drate")" "$(num_or_na "$urate")")"
 fi
 
 # ---- milters through a real Postfix (bench/milter_bench.sh) ----
