@@ -15,6 +15,7 @@
 #include "dkim.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,7 +153,9 @@ const EVP_MD *dkim_hash_md(enum dkim_hash h)
 struct dkim_bodyhash *dkim_bodyhash_new(enum dkim_canon canon, enum dkim_hash hash,
 					bool has_l, uint64_t l)
 {
-	struct dkim_bodyhash *bh = xcalloc(1, sizeof(*bh));
+	/* all but the stage zeroed: 4 KB of memset was 3% of a 4 KB body's cost */
+	struct dkim_bodyhash *bh = xmalloc(sizeof(*bh));
+	memset(bh, 0, offsetof(struct dkim_bodyhash, stage));
 	bh->canon = canon;
 	bh->hash = hash;
 	bh->has_l = has_l;
