@@ -157,6 +157,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/t.o $(LIBS
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_TESTS)
 
+# the null filter of bench/milter_bench.sh: libmilter only, none of ours
+$(BUILD)/bench/null_milter: $(BUILD)/obj/bench/null_milter.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ -lmilter -lpthread
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_OURS_TESTS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_TESTS)
