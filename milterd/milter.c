@@ -40,6 +40,13 @@ static char *unconst(const char *s)
  * MTA that does not negotiate), freed at close.
  */
 struct session {
+	/*
+	 * The snapshot negotiation read (one reference), which every
+	 * connection of the session then uses: a reload between negotiate and
+	 * connect must not give the connection checks that need a step the MTA
+	 * was told to skip.  NULL until negotiate or connect.
+	 */
+	struct runtime *rt;
 	struct conn *conn;
 	/*
 	 * SMFIP_HDR_LEADSPC: header values arrive with the whitespace after
@@ -82,7 +89,8 @@ static struct msg *msg_of(SMFICTX *ctx)
 /* What to answer when cachet itself cannot go on (OnInternalError). */
 static sfsistat internal_error(SMFICTX *ctx, const char *what)
 {
-	struct runtime *rt = runtime_current();
+	struct session *s = session_of(ctx);
+	struct runtime *rt = s != NULL && s->rt != NULL ? runtime_ref(s->rt) : runtime_current();
 	enum on_error e = rt != NULL ? rt->cfg->on_internal_error : ON_ERROR_TEMPFAIL;
 	runtime_unref(&rt);
 	struct msg *m = msg_of(ctx);
@@ -107,19 +115,21 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 {
 	(void)f2;
 	(void)f3;
+	struct session *s = session_get(ctx);
+	if (s == NULL)
+		return SMFIS_REJECT; /* libmilter: refuse the negotiation; MTA's default action */
+	runtime_unref(&s->rt);
+	/* NULL (nothing loaded yet): connect answers OnInternalError */
+	s->rt = runtime_current();
 	unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
 	*pf0 = want & f0;
 	*pf1 = 0;
 	/* header values exactly as sent (DKIM's simple canonicalization) */
 	if (f1 & SMFIP_HDR_LEADSPC)
 		*pf1 |= SMFIP_HDR_LEADSPC;
-	struct runtime *rt = runtime_current();
-	if (rt != NULL && !rt->wants_body && (f1 & SMFIP_NOBODY))
+	/* the body also feeds the spool */
+	if (s->rt != NULL && !s->rt->wants_body && !s->rt->wants_spool && (f1 & SMFIP_NOBODY))
 		*pf1 |= SMFIP_NOBODY;
-	runtime_unref(&rt);
-	struct session *s = session_get(ctx);
-	if (s == NULL)
-		return SMFIS_REJECT; /* libmilter: refuse the negotiation; MTA's default action */
 	s->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	*pf2 = 0;
 	*pf3 = 0;
@@ -128,17 +138,22 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
 static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 {
-	struct runtime *rt = runtime_current();
-	if (rt == NULL)
-		return internal_error(ctx, "no configuration loaded");
 	struct session *s = session_get(ctx);
-	if (s == NULL) {
-		runtime_unref(&rt);
+	if (s == NULL)
 		return internal_error(ctx, "smfi_setpriv failed");
-	}
+	/*
+	 * No snapshot from negotiate: a new connection after SMFIC_QUIT_NC,
+	 * close having freed the session.  XXX what negotiation settled is
+	 * lost with it (header values would get a second leading space):
+	 * close cannot tell QUIT_NC from the end.  Postfix opens a milter
+	 * connection per SMTP session and never sends QUIT_NC.
+	 */
+	if (s->rt == NULL)
+		s->rt = runtime_current();
+	if (s->rt == NULL)
+		return internal_error(ctx, "no configuration loaded");
 	pipeline_conn_free(&s->conn);
-	s->conn = pipeline_conn_new(rt, hostname, addr);
-	runtime_unref(&rt);
+	s->conn = pipeline_conn_new(s->rt, hostname, addr);
 	return SMFIS_CONTINUE;
 }
 
@@ -310,6 +325,7 @@ static sfsistat on_close(SMFICTX *ctx)
 	if (s != NULL) {
 		smfi_setpriv(ctx, NULL);
 		pipeline_conn_free(&s->conn);
+		runtime_unref(&s->rt);
 		free(s);
 	}
 	return SMFIS_CONTINUE;
