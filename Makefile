@@ -153,6 +153,13 @@ $(BUILD)/tests/test_doctor: $(BUILD)/obj/tests/unit/test_doctor.o $(BUILD)/obj/t
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_TESTS)
 
+# test_milter also links the libmilter driver, and libmilter as the daemon does
+$(BUILD)/tests/test_milter: $(BUILD)/obj/tests/unit/test_milter.o $(BUILD)/obj/tests/unit/t.o \
+		$(call obj,milterd/milter.c) $(LIBS_OURS_TESTS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -Wl,--wrap=sigwait -o $@ $^ -l:libmilter.a \
+		$(LIBS_TESTS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/t.o $(LIBS_OURS_TESTS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_TESTS)

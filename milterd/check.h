@@ -64,6 +64,12 @@ struct check_ctx {
 
 /* flags */
 #define CHECK_SPOOL 0x1	/* reads the whole raw message (msg_spool()) at end of message */
+/*
+ * Reads the envelope recipients (m->rcpts).  The milter asks the MTA for
+ * RCPT TO only when an enabled check has it; otherwise m->rcpts stays
+ * empty there (`cachet check` fills it from --rcpt either way).
+ */
+#define CHECK_RCPT 0x2
 
 struct check {
 	const char *name;

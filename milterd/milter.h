@@ -5,6 +5,8 @@
 #ifndef CACHET_MILTER_H
 #define CACHET_MILTER_H
 
+#include <stdbool.h>
+
 /*
  * Registers the callbacks and listens on socket_spec ("inet:PORT@ADDR",
  * "inet6:PORT@ADDR", "local:PATH").  on_reload is called on every SIGHUP,
@@ -22,5 +24,18 @@ int milter_run(void);
 
 /* Blocks the signals libmilter's signal thread waits for, in the calling thread. */
 void milter_block_signals(void);
+
+struct runtime;
+
+/*
+ * The protocol steps (SMFIP_* flags) to ask for when the MTA offers
+ * `offered`, for a connection on snapshot rt (NULL: none loaded), over a
+ * unix socket if local: no reply for the steps cachet only ever answers
+ * with continue; the body and the recipients skipped when no enabled check
+ * reads them, and DATA over a unix socket; header values with their
+ * leading space.  Pure: negotiate calls it, and the unit tests.
+ */
+unsigned long milter_protocol_steps(const struct runtime *rt, unsigned long offered,
+				    bool local);
 
 #endif

@@ -89,7 +89,7 @@ struct msg {
 	struct {
 		const char **v;
 		size_t n, cap;
-	} rcpts;
+	} rcpts;		/* RCPT TO as given; the milter's only for CHECK_RCPT (check.h) */
 
 	struct msg_headers headers;	/* stored fields, in order */
 	size_t header_fields_seen;	/* including any beyond the limit */

@@ -59,6 +59,7 @@ static int pick_checks(struct runtime *rt, char **error_r)
 		rc_->opts = cfg->check_opts[i];
 		rt->wants_body |= rc_->ck->body != NULL;
 		rt->wants_spool |= (rc_->ck->flags & CHECK_SPOOL) != 0;
+		rt->wants_rcpt |= (rc_->ck->flags & CHECK_RCPT) != 0;
 	}
 	free(order);
 	return rc;

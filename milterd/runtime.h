@@ -36,6 +36,7 @@ struct runtime {
 	size_t n_checks;
 	bool wants_body;	/* some check has a body hook */
 	bool wants_spool;	/* some check has CHECK_SPOOL */
+	bool wants_rcpt;	/* some check has CHECK_RCPT */
 };
 
 /*
