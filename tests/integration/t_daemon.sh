@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cachet-milterd as a daemon, driven by a real milter client (miltertest,
 # from Debian's miltertest package): UserID, PidFile, local: sockets with
-# SocketMode, inet6: sockets, and a clean stop on SIGTERM.
+# SocketMode, inet6: sockets, and a clean stop on SIGTERM; Postfix through
+# inet6: and local: sockets.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/integration/lib.sh
@@ -63,6 +64,28 @@ if wait_until 10 bash -c "(exec 3<>/dev/tcp/::1/$port) 2>/dev/null"; then
 	stop_postfix
 else
 	t_fail "inet6 socket listens" "nothing on [::1]:$port"
+fi
+t_kill_pid "$DAEMON_PID"
+
+# local socket with a real Postfix: there the milter skips DATA as well
+# as declining the replies it never needs (milter.c)
+sock2=$T/pf.sock
+run_daemon pflocal "Socket local:$sock2" "SocketMode 0666"
+if wait_until 10 test -S "$sock2"; then
+	[ -n "${SINK_PORT:-}" ] || start_sink
+	rm -f "$SINK_DIR"/m.*
+	start_postfix "smtpd_milters = unix:$sock2" "non_smtpd_milters = unix:$sock2"
+	write_msg "$T/local.eml" "Authentication-Results: mx.test.example; dkim=pass"
+	smtp_send "$T/local.eml" --xclient "ADDR=203.0.113.5"
+	sink_wait 1
+	f=$(sink_files | head -n1)
+	h=$(sink_headers "$f" 2>/dev/null)
+	t_check "message through Postfix to local: gets our AR first, forged one deleted" \
+		test "$(head -n1 <<<"$h")/$(grep -c '^Authentication-Results:' <<<"$h")" = \
+		"Authentication-Results: mx.test.example; dkim=none (message not signed)/1"
+	stop_postfix
+else
+	t_fail "local socket for Postfix created" "no socket at $sock2"
 fi
 t_kill_pid "$DAEMON_PID"
 
