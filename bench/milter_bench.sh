@@ -21,8 +21,9 @@
 #    same configuration (an older build: before/after in one run).
 # Each milter row runs over TCP (inet:127.0.0.1) and over a unix socket
 # (local:), except cachet DKIM-only (TCP).  Every milter is started once,
-# on its own socket; a row points smtpd_milters at one of them (postconf +
-# postfix reload).
+# on its own socket, and gets its own smtpd service in the one Postfix
+# (its own port, -o smtpd_milters=...): rows switch by port, never by a
+# reload, which would leave the next row to start new Postfix processes.
 #
 # DNS: NSD serves two zones with the same records (DKIM key, SPF
 # "v=spf1 ip4:127.0.0.1 -all", DMARC p=none): bench.example with TTL 3600
@@ -37,8 +38,9 @@
 # milter that verified nothing cannot pass for a fast one.
 #
 # Rounds: the rows are measured in turn, RUNS rounds over all of them (so
-# a change of load on the machine hits every row alike, not one); each
-# figure is the median over the rounds.  Throughput = messages / seconds
+# a change of load on the machine hits every row alike, not one), every
+# other round in the reverse order; each figure is the median over the
+# rounds.  Throughput = messages / seconds
 # from the start of smtp-source until the maillog shows every message sent
 # to the sink.  Latency = smtp-source's wall time with one session /
 # messages.  Milter CPU = user + system time of the milter process (all
@@ -150,13 +152,7 @@ progress "starting NSD, smtp-sink, Postfix"
 start_dns "$T/bench.example.zone" "$T/bench0.example.zone" && start_sink && start_postfix \
 	"smtpd_milters =" "non_smtpd_milters =" || bench_fail "harness did not start"
 
-# pf_set LINE: change main.cf and make new smtpd processes see it
-pf_set() {
-	postconf -c "$PF_DIR" -e "$1" && pf postfix reload >/dev/null 2>&1
-	sleep 1
-}
-
-declare -A INST_LINE INST_PID INST_WHY
+declare -A INST_MILTER INST_PID INST_WHY INST_PORT
 # ready SOCKET: something listens there (a TCP port or a unix socket file)
 ready() {
 	case $1 in
@@ -167,7 +163,7 @@ ready() {
 
 # launch NAME SOCKET CMD...: start a milter in the background (log in
 # $T/NAME.log), wait for its socket; SOCKET is Postfix's form
-# (inet:127.0.0.1:PORT or unix:PATH).  Sets INST_LINE/INST_PID or INST_WHY.
+# (inet:127.0.0.1:PORT or unix:PATH).  Sets INST_MILTER/INST_PID or INST_WHY.
 launch() {
 	local name=$1 sock=$2 pid
 	shift 2
@@ -180,7 +176,7 @@ launch() {
 		# the null filter leaves its socket as its umask made it: Postfix
 		# runs as another user
 		case $sock in unix:*) chmod 666 "${sock#unix:}" ;; esac
-		INST_LINE[$name]="smtpd_milters = $sock"
+		INST_MILTER[$name]=$sock
 		INST_PID[$name]=$pid
 	else
 		INST_WHY[$name]="did not start: $(tr '\n' ' ' <"$T/$name.log" | head -c 150)"
@@ -256,10 +252,25 @@ for kind in "${kinds[@]}"; do
 	[ "$kind" = cachet-dkim ] || start_one "$kind-u" "$kind" u
 done
 
+# An smtpd service per milter, on its own port; idle processes stay (max_idle)
+# so that no row starts Postfix processes the others had ready.
+postconf -c "$PF_DIR" -e "max_idle = 3600s"
+for inst in "${!INST_MILTER[@]}"; do
+	port=$(free_port) || { INST_WHY[$inst]="no free port for its smtpd"; continue; }
+	echo "127.0.0.1:$port inet n - n - - smtpd -o smtpd_milters=${INST_MILTER[$inst]}" \
+		>>"$PF_DIR/master.cf"
+	INST_PORT[$inst]=$port
+done
+pf postfix reload >/dev/null 2>&1
+for inst in "${!INST_PORT[@]}"; do
+	wait_until 10 port_listening "${INST_PORT[$inst]}" ||
+		{ INST_WHY[$inst]="its smtpd does not listen"; unset "INST_PORT[$inst]"; }
+done
+
 # ---- rows ----
 # A row: its instance (or "postfix" for none) and its TTL (which message).
-# In measuring order: a row's neighbours share its milter (no reload
-# between TTLs), and the baseline follows the build it is compared with.
+# In measuring order: a milter's TTL rows together, the baseline after the
+# build it is compared with.
 rows=(postfix null-t null-u)
 for t in t u; do
 	rows+=("opendkim-$t:3600" "opendkim-$t:0")
@@ -278,13 +289,13 @@ cpu_ticks() {
 	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null
 }
 
-# one_run SESSIONS COUNT TTL -> "wall_seconds_until_delivered source_seconds"
+# one_run SESSIONS COUNT TTL PORT -> "wall_seconds_until_delivered source_seconds"
 one_run() {
-	local s=$1 n=$2 ttl=$3 base t0 t1 t2 done_at deadline
+	local s=$1 n=$2 ttl=$3 port=$4 base t0 t1 t2 done_at deadline
 	base=$(sent_count)
 	t0=$(date +%s.%N)
 	"$SOURCE" -4 -s "$s" -m "$n" -M "${HELO[$ttl]}" -f "${FROM[$ttl]}" \
-		-t rcpt@test.example -F "${MSG[$ttl]}" "127.0.0.1:$PF_PORT" \
+		-t rcpt@test.example -F "${MSG[$ttl]}" "127.0.0.1:$port" \
 		>"$T/source.out" 2>&1
 	t1=$(date +%s.%N)
 	deadline=$(awk -v t="$t1" 'BEGIN { printf "%d", t + 30 }')
@@ -308,12 +319,12 @@ one_run() {
 
 median() { printf '%s\n' "$@" | grep -v n/a | sort -g | awk '{ v[NR] = $1 } END {
 	if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2];
-	else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+	else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # What one message sent now carries at the sink: the results of every
 # Authentication-Results field, or the null filter's header.
 seen_now() {
-	local ttl=$1 f h r
+	local ttl=$1 PF_PORT=$2 f h r
 	rm -f "$SINK_DIR"/m.*
 	smtp_send "${MSG[$ttl]}" --from "${FROM[$ttl]}" --helo "${HELO[$ttl]}" >/dev/null 2>&1
 	sink_wait 1 10 || { echo "none delivered"; return; }
@@ -329,32 +340,33 @@ seen_now() {
 }
 
 declare -A rates lats cpu_sum cpu_msgs seen
-current=""
 for round in $(seq 1 "$RUNS"); do
-	for row in "${rows[@]}"; do
+	# every other round backwards: no row always follows the same one
+	order=("${rows[@]}")
+	if [ $((round % 2)) = 0 ]; then
+		order=()
+		for ((i = ${#rows[@]} - 1; i >= 0; i--)); do order+=("${rows[$i]}"); done
+	fi
+	for row in "${order[@]}"; do
 		inst=$(inst_of "$row")
 		ttl=$(ttl_of "$row")
 		[ "$ttl" = - ] && ttl=3600
 		if [ "$inst" = postfix ]; then
-			line="smtpd_milters ="
+			port=$PF_PORT
 			pid=""
-		elif [ -n "${INST_LINE[$inst]:-}" ]; then
-			line=${INST_LINE[$inst]}
+		elif [ -n "${INST_PORT[$inst]:-}" ]; then
+			port=${INST_PORT[$inst]}
 			pid=${INST_PID[$inst]}
 		else
 			seen[$row]=${INST_WHY[$inst]:-not started}
 			continue
 		fi
 		progress "round $round/$RUNS: $row ($MSGS messages, $ONE in one session)"
-		if [ "$line" != "$current" ]; then
-			pf_set "$line"
-			current=$line
-		fi
-		one_run "$SESSIONS" 20 "$ttl" >/dev/null	# warm-up: caches, smtpd processes
-		[ "$round" = 1 ] && seen[$row]=$(seen_now "$ttl")
+		one_run "$SESSIONS" 20 "$ttl" "$port" >/dev/null	# warm-up: caches, processes
+		[ "$round" = 1 ] && seen[$row]=$(seen_now "$ttl" "$port")
 		c0=""
 		[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
-		read -r w _ <<<"$(one_run "$SESSIONS" "$MSGS" "$ttl")"
+		read -r w _ <<<"$(one_run "$SESSIONS" "$MSGS" "$ttl" "$port")"
 		c1=""
 		[ -n "$pid" ] && c1=$(cpu_ticks "$pid")
 		if [ "$w" = n/a ]; then
@@ -366,7 +378,7 @@ for round in $(seq 1 "$RUNS"); do
 				cpu_msgs[$row]=$(( ${cpu_msgs[$row]:-0} + MSGS ))
 			fi
 		fi
-		read -r _ w <<<"$(one_run 1 "$ONE" "$ttl")"
+		read -r _ w <<<"$(one_run 1 "$ONE" "$ttl" "$port")"
 		lats[$row]+=" $( [ "$w" = n/a ] && echo n/a ||
 			awk -v n="$ONE" -v w="$w" 'BEGIN { printf "%.1f", w * 1000 / n }')"
 	done
@@ -403,7 +415,7 @@ label() {
 sock_of() { case $(inst_of "$1") in *-t) echo tcp ;; *-u) echo unix ;; *) echo - ;; esac; }
 
 echo "   $MSGS messages of $msg_bytes bytes per run, $SESSIONS sessions, median of $RUNS rounds"
-echo "   (each round measures every row once, in the order below);"
+echo "   (each round measures every row once, in the order below or its reverse);"
 echo "   1-sess: $ONE messages over one session.  cpu: the milter process's user+system"
 echo "   time per message over the throughput runs.  ttl: of every DNS record the row's"
 echo "   message needs (3600: answers cached after the warm-up; 0: none can be)."

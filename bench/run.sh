@@ -544,9 +544,9 @@ fi
 # Postfix alone, + a null filter, + opendkim verify, + cachet-milterd (DKIM
 # only, and its default SPF+DMARC+DKIM), over TCP and unix sockets, DNS
 # cacheable and TTL 0: msgs/s with 20 sessions, ms per message with one
-# session, milter CPU per message.  Needs root; about 4 min; own temp dir
+# session, milter CPU per message.  Needs root; about 3 min; own temp dir
 # and daemons.
-progress "milter_bench (~4 min)"
+progress "milter_bench (~3 min)"
 BUILD=$BUILD bash "$(dirname "$0")/milter_bench.sh"
 
 exit 0
