@@ -77,6 +77,14 @@ struct config {
 	size_t spool_memory_limit;	/* SpoolMemoryLimit: bytes kept in memory */
 	char *spool_directory;		/* SpoolDirectory: where larger ones go */
 
+	/*
+	 * Set by `cachet check`, never from a file: checks keep the reasons
+	 * behind their results (which SPF term, which key name, which DMARC
+	 * records) in their typed results.  The milter leaves it off and
+	 * pays nothing for it.
+	 */
+	bool explain;
+
 	/* the checks' own options, by the table the file was read with */
 	const struct check *const *checks;
 	size_t n_checks;

@@ -62,6 +62,7 @@ struct spf_job {
 	char *ip, *helo, *helo_text, *sender, *receiver;
 	uint64_t deadline_ms;
 	bool do_mfrom, do_helo;
+	bool explain;		/* cachet check: keep why (spf_outcome.explain) */
 	struct spf_outcome mfrom, helo_out;
 };
 
@@ -143,7 +144,7 @@ static bool run_job(struct spf_engine *engine, struct spf_job *j, bool cached_on
 		.ip = j->ip, .helo = j->helo, .helo_text = j->helo_text, .sender = j->sender,
 		.receiver = j->receiver,
 		.deadline_ms = j->deadline_ms, .cancel = &j->cancel,
-		.cached_only = cached_only,
+		.cached_only = cached_only, .explain = j->explain,
 	};
 	if (j->do_mfrom) {
 		spf_engine_evaluate(engine, &j->be, &q, &j->mfrom);
@@ -200,6 +201,7 @@ static struct spf_job *job_new(struct msg *m, const struct spf_state *st)
 	j->deadline_ms = spf_clock_ms() + st->opts->timeout_ms;
 	j->do_mfrom = st->sender != NULL;
 	j->do_helo = st->helo != NULL;
+	j->explain = rt->cfg->explain;
 	return j;
 }
 
@@ -299,8 +301,9 @@ static char *received_spf(struct msg *m, const struct spf_state *st, const char 
 }
 
 /* The typed result of one identity. */
-static void keep_result(struct msg *m, struct spf_state *st, bool helo_scope, const char *result,
-			const char *domain)
+static struct spf_identity_result *keep_result(struct msg *m, struct spf_state *st,
+					       bool helo_scope, const char *result,
+					       const char *domain)
 {
 	struct spf_identity_result *r = arena_alloc(m->arena, sizeof(*r));
 	r->result = arena_strdup(m->arena, result);
@@ -309,10 +312,13 @@ static void keep_result(struct msg *m, struct spf_state *st, bool helo_scope, co
 		st->result.helo = r;
 	else
 		st->result.mfrom = r;
+	return r;
 }
 
-static void report(struct msg *m, struct spf_state *st, bool helo_scope,
-		   const char *result, const char *comment, const char *explanation)
+/* Reports one identity's result; returns its typed result. */
+static struct spf_identity_result *report(struct msg *m, struct spf_state *st, bool helo_scope,
+					  const char *result, const char *comment,
+					  const char *explanation)
 {
 	const struct spf_options *opts = st->opts;
 	struct ar_result r = { .method = "spf", .result = result, .comment = comment };
@@ -326,14 +332,14 @@ static void report(struct msg *m, struct spf_state *st, bool helo_scope,
 		r.props = arena_printf(m->arena, "smtp.mailfrom=%s",
 				       spf_dns_local_ok(m->mail_from.local) ? st->sender : domain);
 	}
-	keep_result(m, st, helo_scope, result, domain);
+	struct spf_identity_result *kept = keep_result(m, st, helo_scope, result, domain);
 	verdict_add_result(m->arena, &m->verdict, &r);
 	log_msg(LOG_DEBUG, m->qid, "spf: %s %s: %s", helo_scope ? "helo" : "mfrom", result,
 		comment ? comment : "");
 	/* the identity that stands for the message: MAIL FROM, or HELO for <> */
 	bool main_identity = helo_scope == (st->sender == NULL);
 	if (!main_identity)
-		return;
+		return kept;
 	if (opts->add_received_spf)
 		verdict_add_edit(m->arena, &m->verdict, EDIT_INSERT, "Received-SPF",
 				 received_spf(m, st, result, comment, helo_scope), 0);
@@ -345,6 +351,7 @@ static void report(struct msg *m, struct spf_state *st, bool helo_scope,
 		/* RFC 7372 3.2: 5.7.23 SPF validation failed */
 		verdict_propose(m->arena, &m->verdict, ACTION_REJECT, "spf", "550", "5.7.23", text);
 	}
+	return kept;
 }
 
 static void report_outcome(struct msg *m, struct spf_state *st, bool helo_scope,
@@ -356,7 +363,9 @@ static void report_outcome(struct msg *m, struct spf_state *st, bool helo_scope,
 				    "SPFTimeout", m->cfg->authserv_id), NULL);
 		return;
 	}
-	report(m, st, helo_scope, spf_res_name(o->result), o->comment, o->explanation);
+	struct spf_identity_result *r = report(m, st, helo_scope, spf_res_name(o->result),
+					       o->comment, o->explanation);
+	r->explain = spf_explain_copy(m->arena, o->explain);
 }
 
 static int spf_eom(struct msg *m, struct check_ctx *cx)

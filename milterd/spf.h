@@ -21,10 +21,17 @@ struct spf_options {
 	unsigned timeout_ms;		/* SPFTimeout: wall-clock budget of one evaluation */
 };
 
+struct spf_explain;
+
 /* The outcome for one identity. */
 struct spf_identity_result {
 	const char *result;	/* RFC 8601: pass, fail, softfail, neutral, none, temperror, permerror */
 	const char *domain;	/* the identity's domain, or NULL (MAIL FROM that did not parse) */
+	/*
+	 * Why (spf_dns.h), in message memory: with the configuration's
+	 * `explain` only, and only for an evaluation that finished; else NULL.
+	 */
+	const struct spf_explain *explain;
 };
 
 /*

@@ -128,12 +128,14 @@ struct term {
 	struct slice spec;	/* domain-spec; p == NULL when absent */
 	struct slice net;	/* ip4/ip6 network */
 	int cidr4, cidr6;	/* -1 when absent */
+	struct slice text;	/* the whole term as written (explanations) */
 };
 
 struct rec {
 	struct term t[SPF_MAX_TERMS];
 	size_t n;
 	struct slice redirect, exp;	/* p == NULL when absent */
+	struct slice redirect_term;	/* "redirect=..." as written */
 	bool has_all;
 };
 
@@ -379,6 +381,7 @@ static const char *directive_parse(struct slice s, struct term *t)
 	memset(t, 0, sizeof(*t));
 	t->cidr4 = t->cidr6 = -1;
 	t->qual = '+';
+	t->text = s;
 	size_t i = 0;
 	if (strchr("+-?~", s.p[0]) != NULL)
 		t->qual = s.p[i++];
@@ -438,11 +441,16 @@ static const char *directive_parse(struct slice s, struct term *t)
 
 /*
  * The record after "v=spf1" (RFC 7208 4.5, 4.6, 12): terms separated by
- * one or more spaces, trailing spaces allowed.
+ * one or more spaces, trailing spaces allowed.  On an error in one term,
+ * *bad_r (when not NULL) is that term; else its p is NULL.
  */
-static const char *record_parse(const char *txt, size_t len, struct rec *r)
+static const char *term_parse(struct slice s, struct rec *r);
+
+static const char *record_parse(const char *txt, size_t len, struct rec *r, struct slice *bad_r)
 {
 	memset(r, 0, sizeof(*r));
+	if (bad_r != NULL)
+		*bad_r = slice_make(NULL, 0);
 	if (len > SPF_MAX_RECORD_LEN)
 		return "SPF record too long";
 	if (len < 6 || strncasecmp(txt, "v=spf1", 6) != 0 || (len > 6 && txt[6] != ' '))
@@ -461,56 +469,67 @@ static const char *record_parse(const char *txt, size_t len, struct rec *r)
 			break;
 		if (++terms > SPF_MAX_TERMS)
 			return "too many terms in SPF record";
-		struct slice s = slice_make(txt + start, i - start);
-		/* modifier = name "=" ..., name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) */
-		size_t k = 0;
-		while (k < s.len && (is_alnum(s.p[k]) || s.p[k] == '-' || s.p[k] == '_' ||
-				     s.p[k] == '.'))
-			k++;
-		if (k < s.len && s.p[k] == '=') {
-			if (k == 0 || !is_alpha(s.p[0]))
-				return "invalid modifier name (RFC 7208 12)";
-			struct slice name = slice_make(s.p, k);
-			struct slice value = slice_make(s.p + k + 1, s.len - k - 1);
-			struct slice *known = slice_eq_ci(name, "redirect") ? &r->redirect
-					      : slice_eq_ci(name, "exp")    ? &r->exp : NULL;
-			if (known != NULL) {
-				/* RFC 7208 6: each at most once */
-				if (known->p != NULL)
-					return "redirect= or exp= more than once (RFC 7208 6)";
-				const char *err = domain_spec_check(value);
-				if (err != NULL)
-					return err;
-				*known = value;
-				continue;
-			}
-			/* unknown-modifier = name "=" macro-string: checked, then ignored (6) */
-			if (value.len > SPF_MAX_TERM_ARG_LEN)
-				return "term argument too long";
-			size_t n = 0;
-			const char *err = macro_string_check(value.p, value.len, false, &n, NULL, NULL);
+		struct slice term = slice_make(txt + start, i - start);
+		const char *err = term_parse(term, r);
+		if (err != NULL) {
+			if (bad_r != NULL)
+				*bad_r = term;
+			return err;
+		}
+	}
+	return NULL;
+}
+
+/* One term: a modifier or a directive, into r. */
+static const char *term_parse(struct slice s, struct rec *r)
+{
+	/* modifier = name "=" ..., name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) */
+	size_t k = 0;
+	while (k < s.len && (is_alnum(s.p[k]) || s.p[k] == '-' || s.p[k] == '_' || s.p[k] == '.'))
+		k++;
+	if (k < s.len && s.p[k] == '=') {
+		if (k == 0 || !is_alpha(s.p[0]))
+			return "invalid modifier name (RFC 7208 12)";
+		struct slice name = slice_make(s.p, k);
+		struct slice value = slice_make(s.p + k + 1, s.len - k - 1);
+		struct slice *known = slice_eq_ci(name, "redirect") ? &r->redirect
+				      : slice_eq_ci(name, "exp")    ? &r->exp : NULL;
+		if (known != NULL) {
+			/* RFC 7208 6: each at most once */
+			if (known->p != NULL)
+				return "redirect= or exp= more than once (RFC 7208 6)";
+			const char *err = domain_spec_check(value);
 			if (err != NULL)
 				return err;
-			if (n > SPF_MAX_TERM_MACROS)
-				return "too many macros in one term";
-			continue;
+			*known = value;
+			if (known == &r->redirect)
+				r->redirect_term = s;
+			return NULL;
 		}
-		if (r->n == SPF_MAX_TERMS)
-			return "too many terms in SPF record";
-		const char *err = directive_parse(s, &r->t[r->n]);
+		/* unknown-modifier = name "=" macro-string: checked, then ignored (6) */
+		if (value.len > SPF_MAX_TERM_ARG_LEN)
+			return "term argument too long";
+		size_t n = 0;
+		const char *err = macro_string_check(value.p, value.len, false, &n, NULL, NULL);
 		if (err != NULL)
 			return err;
-		if (r->t[r->n].kind == M_ALL)
-			r->has_all = true;
-		r->n++;
+		return n > SPF_MAX_TERM_MACROS ? "too many macros in one term" : NULL;
 	}
+	if (r->n == SPF_MAX_TERMS)
+		return "too many terms in SPF record";
+	const char *err = directive_parse(s, &r->t[r->n]);
+	if (err != NULL)
+		return err;
+	if (r->t[r->n].kind == M_ALL)
+		r->has_all = true;
+	r->n++;
 	return NULL;
 }
 
 const char *spf_dns_record_check(const char *txt, size_t len)
 {
 	struct rec *r = xmalloc(sizeof(*r));
-	const char *err = record_parse(txt, len, r);
+	const char *err = record_parse(txt, len, r, NULL);
 	free(r);
 	return err;
 }
@@ -524,7 +543,7 @@ const char *spf_dns_record_terms(const char *txt, size_t len, struct spf_term *t
 		[M_IP6] = SPF_TERM_IP6, [M_EXISTS] = SPF_TERM_EXISTS,
 	};
 	struct rec *r = xmalloc(sizeof(*r));
-	const char *err = record_parse(txt, len, r);
+	const char *err = record_parse(txt, len, r, NULL);
 	size_t n = 0;
 	for (size_t i = 0; err == NULL && i < r->n; i++, n++)
 		terms[n] = (struct spf_term){ types[r->t[i].kind], r->t[i].qual, r->t[i].spec,
@@ -564,12 +583,42 @@ struct marker {
 	bool any_addr;		/* a CIDR length of 0: any address matches */
 	bool exp_done;
 	char *exp_text;		/* the explanation, once fetched (or NULL) */
+	/* explanations only (q->explain): the term it stands for, what it found */
+	int rec;		/* the trace record holding the term, -1 when not traced */
+	int term;		/* the term's index there, or TERM_REDIRECT, TERM_EXP */
+	int nested;		/* include, redirect: the trace record fetched for it, or -1 */
+	bool looked;		/* a lookup was made for it */
+	bool hit;		/* an answer matched the client (a, mx) or existed (exists) */
 };
+
+#define TERM_REDIRECT (-1)
+#define TERM_EXP (-2)
 
 struct expect {
 	char *name;
 	bool any_addr;		/* from an mx term with a CIDR length of 0 */
 	bool from_ptr;		/* RFC 7208 5.5: an error skips the name */
+	size_t marker;		/* the mx term's marker (explanations) */
+};
+
+/*
+ * What an evaluation met, for spf_explain (only with q->explain): each
+ * record read, parsed again from its own copy so its terms can be named.
+ * At most the top record and one per DNS-querying term.
+ */
+#define TRACE_MAX_RECS (SPF_MAX_DNS_TERMS + 2)
+
+struct trace_rec {
+	char *domain;
+	char *text;		/* the record as published, or NULL */
+	struct rec *rec;	/* text parsed (terms point into text), or NULL */
+	char *bad;		/* the term a syntax error is in, or NULL */
+	int parent;		/* the marker naming it, -1 for the top record */
+};
+
+struct trace {
+	struct trace_rec rec[TRACE_MAX_RECS];
+	size_t n;
 };
 
 struct spf_eval {
@@ -598,6 +647,11 @@ struct spf_eval {
 	bool p_done;
 	char *p_names[SPF_MAX_PTR_NAMES];
 	size_t n_p;
+	/* explanations (q->explain), else tr is NULL */
+	struct trace *tr;
+	int cur_rec;			/* the trace record being rewritten, or -1 */
+	int cur_marker;			/* the marker of the lookup in progress, -1: the top record */
+	int why_marker;			/* cur_marker when why[] was last set */
 };
 
 const char *spf_res_name(enum spf_res r)
@@ -659,6 +713,7 @@ static void set_why(struct spf_eval *ev, const char *fmt, ...)
 	for (char *p = ev->why; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
 			*p = '?';
+	ev->why_marker = ev->cur_marker;
 }
 
 static void stop(struct spf_eval *ev, enum spf_res res, const char *why)
@@ -1049,9 +1104,12 @@ static void markers_free(struct spf_eval *ev)
 	ev->n_markers = 0;
 }
 
-/* A new marker for real (owned, or NULL); writes its name into b. */
+/*
+ * A new marker for real (owned, or NULL), standing for term `term` of the
+ * record being rewritten; writes its name into b.
+ */
 static bool marker_add(struct spf_eval *ev, char *real, const char *dom, bool any_addr,
-		       struct buf *b)
+		       int term, struct buf *b)
 {
 	if (ev->n_markers == SPF_MAX_MARKERS) {
 		free(real);
@@ -1064,6 +1122,9 @@ static bool marker_add(struct spf_eval *ev, char *real, const char *dom, bool an
 	m->real = real;
 	m->dom = xstrdup(dom);
 	m->any_addr = any_addr;
+	m->rec = ev->cur_rec;
+	m->term = term;
+	m->nested = -1;
 	buf_printf(b, "%zu" MARKER_SUFFIX, ev->n_markers++);
 	return true;
 }
@@ -1133,7 +1194,7 @@ static bool canonical_record(struct spf_eval *ev, const struct rec *r, const cha
 			int c4 = t->cidr4, c6 = t->cidr6;
 			bool any = ev->v6 ? c6 == 0 : c4 == 0;
 			buf_puts(b, t->kind == M_A ? "a:" : "mx:");
-			if (!marker_add(ev, target_name(ev, t->spec, dom), dom, any, b))
+			if (!marker_add(ev, target_name(ev, t->spec, dom), dom, any, (int)i, b))
 				return false;
 			if (c4 > 0)
 				buf_printf(b, "/%d", c4);
@@ -1144,19 +1205,20 @@ static bool canonical_record(struct spf_eval *ev, const struct rec *r, const cha
 		case M_INCLUDE:
 		case M_EXISTS:
 			buf_puts(b, t->kind == M_INCLUDE ? "include:" : "exists:");
-			if (!marker_add(ev, target_name(ev, t->spec, dom), dom, false, b))
+			if (!marker_add(ev, target_name(ev, t->spec, dom), dom, false, (int)i, b))
 				return false;
 			break;
 		}
 	}
 	if (r->redirect.p != NULL && !r->has_all) {
 		buf_puts(b, " redirect=");
-		if (!marker_add(ev, target_name(ev, r->redirect, dom), dom, false, b))
+		if (!marker_add(ev, target_name(ev, r->redirect, dom), dom, false, TERM_REDIRECT,
+				 b))
 			return false;
 	}
 	if (r->exp.p != NULL) {
 		buf_puts(b, " exp=");
-		if (!marker_add(ev, target_name(ev, r->exp, dom), dom, false, b))
+		if (!marker_add(ev, target_name(ev, r->exp, dom), dom, false, TERM_EXP, b))
 			return false;
 	}
 	return !b->overflow;
@@ -1215,11 +1277,82 @@ static bool expected(struct spf_eval *ev, const char *name, struct expect *e_r)
 	return false;
 }
 
-static void expect_add(struct spf_eval *ev, const char *name, bool any_addr, bool from_ptr)
+static void expect_add(struct spf_eval *ev, const char *name, bool any_addr, bool from_ptr,
+		       size_t marker)
 {
 	if (ev->n_expect < SPF_MAX_EXPECT)
 		ev->expect[ev->n_expect++] =
-			(struct expect){ xstrdup(name), any_addr, from_ptr };
+			(struct expect){ xstrdup(name), any_addr, from_ptr, marker };
+}
+
+/* ---- what the lookups found, for explanations (ev->tr only) ---- */
+
+#define MARKER_NONE ((size_t)-1)
+/* cur_marker of a PTR lookup: a ptr term, of a record not known */
+#define CUR_PTR (-3)
+
+/* A lookup for marker k (or a ptr term) is starting. */
+static void trace_lookup(struct spf_eval *ev, size_t k, bool ptr)
+{
+	if (ev->tr == NULL)
+		return;
+	if (ptr) {
+		ev->cur_marker = CUR_PTR;
+		return;
+	}
+	if (k == MARKER_NONE)
+		return;
+	ev->cur_marker = (int)k;
+	ev->markers[k].looked = true;
+}
+
+/* Is addr (4 or 16 bytes, the client's family) within cidr bits of the client? */
+static bool client_within(const struct spf_eval *ev, const uint8_t *addr, int cidr)
+{
+	const uint8_t *c = ev->v6 ? ev->a6.s6_addr : (const uint8_t *)&ev->a4.s_addr;
+	int bits = ev->v6 ? 128 : 32;
+	if (cidr < 0 || cidr > bits)
+		cidr = bits;
+	int full = cidr / 8, rest = cidr % 8;
+	if (memcmp(addr, c, (size_t)full) != 0)
+		return false;
+	return rest == 0 || ((addr[full] ^ c[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+}
+
+/* The term marker k stands for, or NULL. */
+static const struct term *marker_term(const struct spf_eval *ev, size_t k)
+{
+	const struct marker *m = &ev->markers[k];
+	if (ev->tr == NULL || m->rec < 0 || m->term < 0 || ev->tr->rec[m->rec].rec == NULL)
+		return NULL;
+	return &ev->tr->rec[m->rec].rec->t[m->term];
+}
+
+/*
+ * An address answer given to libspf2 for marker k's term: does it match
+ * the client the way libspf2 will decide it (a, mx: an address within the
+ * term's CIDR length; exists: any address)?
+ */
+static void trace_answer(struct spf_eval *ev, size_t k, const struct dns_answer *a)
+{
+	if (ev->tr == NULL || k == MARKER_NONE || a->status != DNS_OK || a->count == 0)
+		return;
+	const struct term *t = marker_term(ev, k);
+	struct marker *m = &ev->markers[k];
+	if (t == NULL)
+		return;
+	if (t->kind == M_EXISTS || m->any_addr) {
+		m->hit = true;
+		return;
+	}
+	for (size_t i = 0; i < a->count; i++) {
+		const struct dns_rr *r = &a->rr[i];
+		if (!ev->v6 && a->type == DNS_T_A && client_within(ev, (const uint8_t *)&r->u.a, t->cidr4))
+			m->hit = true;
+		if (ev->v6 && a->type == DNS_T_AAAA &&
+		    client_within(ev, r->u.aaaa.s6_addr, t->cidr6))
+			m->hit = true;
+	}
 }
 
 /* The client's own address: what an address lookup with CIDR 0 answers. */
@@ -1295,6 +1428,8 @@ static SPF_dns_rr_t *lookup_expected(struct spf_eval *ev, SPF_dns_server_t *s, c
 	} else {
 		rr = answer_rr(s, name, t, f.a, 64);
 	}
+	if (!e->from_ptr)
+		trace_answer(ev, e->marker, f.a);
 	fetch_done(&f);
 	return rr;
 }
@@ -1313,12 +1448,14 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *s, const char *name, ns_type
 		return rr;
 	}
 	expect_clear(ev);
+	struct marker *m = t != ns_t_ptr ? marker_of(ev, name) : NULL;
+	size_t mk = m != NULL ? (size_t)(m - ev->markers) : MARKER_NONE;
+	trace_lookup(ev, mk, t == ns_t_ptr);
 	if (!count_term(ev))
 		return rr_status(s, name, t, TRY_AGAIN);
 	const char *real = name;
 	bool any_addr = false;
 	if (t != ns_t_ptr) {
-		struct marker *m = marker_of(ev, name);
 		if (m == NULL || m->real == NULL) {
 			/* not a usable name: as if it did not exist (see the top) */
 			set_why(ev, "a target name is not a valid domain name");
@@ -1347,10 +1484,12 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *s, const char *name, ns_type
 		/* RFC 7208 4.6.4: PTR names past the tenth are ignored */
 		for (size_t i = 0; i < f.a->count && i < SPF_MAX_EXPECT; i++)
 			expect_add(ev, t == ns_t_mx ? f.a->rr[i].u.mx.exchange : f.a->rr[i].u.ptr,
-				   any_addr, t == ns_t_ptr);
+				   any_addr, t == ns_t_ptr, mk);
 	} else if (any_addr) {
 		rr = answer_client(ev, s, name, t);
 	}
+	if (t == ns_t_a || t == ns_t_aaaa)
+		trace_answer(ev, mk, f.a);
 	if (rr == NULL)
 		rr = ev->aborted ? rr_status(s, name, t, TRY_AGAIN)
 				 : answer_rr(s, name, t, f.a, t == ns_t_ptr ? SPF_MAX_PTR_NAMES : 64);
@@ -1378,10 +1517,17 @@ static bool is_spf_record(const char *txt, size_t len)
 	return len >= 6 && strncasecmp(txt, "v=spf1", 6) == 0 && (len == 6 || txt[6] == ' ');
 }
 
-/* Picks the one SPF record of an answer (RFC 7208 4.5) and parses it, or fails. */
+/*
+ * Picks the one SPF record of an answer (RFC 7208 4.5) and parses it, or
+ * fails.  *found_r is the record picked (or NULL), *bad_r the term a
+ * syntax error is in (p NULL when none).
+ */
 static SPF_errcode_t pick_record(struct spf_eval *ev, bool root, SPF_response_t *resp,
-				 const char *dom, const struct dns_answer *a, struct rec *r)
+				 const char *dom, const struct dns_answer *a, struct rec *r,
+				 const struct dns_rr **found_r, struct slice *bad_r)
 {
+	*found_r = NULL;
+	*bad_r = slice_make(NULL, 0);
 	if (dns_status_temporary(a->status)) {
 		/* RFC 7208 4.4: a timeout or server failure is temperror */
 		set_why(ev, "DNS TXT lookup of %s: %s", dom, dns_status_name(a->status));
@@ -1404,15 +1550,49 @@ static SPF_errcode_t pick_record(struct spf_eval *ev, bool root, SPF_response_t 
 		set_why(ev, "more than one SPF record at %s (RFC 7208 4.5)", dom);
 		return record_fail(ev, root, resp, SPF_RES_PERMERROR, SPF_E_MULTIPLE_RECORDS);
 	}
+	*found_r = found;
 	const char *bad = strlen(found->u.txt.data) != found->u.txt.len
 				  ? "SPF record has a NUL byte"
-				  : record_parse(found->u.txt.data, found->u.txt.len, r);
+				  : record_parse(found->u.txt.data, found->u.txt.len, r, bad_r);
 	if (bad != NULL) {
 		/* RFC 7208 4.6: a syntax error anywhere is permerror */
 		set_why(ev, "SPF record of %s refused: %s", dom, bad);
 		return record_fail(ev, root, resp, SPF_RES_PERMERROR, SPF_E_SYNTAX);
 	}
 	return SPF_E_SUCCESS;
+}
+
+/*
+ * Explanations: a record read for marker `parent` (-1: the top record), as
+ * published, parsed again from a copy so that its terms can be named; the
+ * markers its rewrite makes belong to it (cur_rec).
+ */
+static void trace_record(struct spf_eval *ev, int parent, const char *dom,
+			 const struct dns_rr *found, struct slice bad)
+{
+	if (ev->tr == NULL)
+		return;
+	ev->cur_rec = -1;
+	struct trace *tr = ev->tr;
+	if (tr->n == TRACE_MAX_RECS)
+		return;
+	struct trace_rec *t = &tr->rec[tr->n];
+	memset(t, 0, sizeof(*t));
+	t->domain = xstrdup(dom);
+	t->parent = parent;
+	if (found != NULL) {
+		t->text = xstrndup(found->u.txt.data, found->u.txt.len);
+		if (bad.p != NULL)
+			t->bad = xstrndup(bad.p, bad.len);
+		t->rec = xmalloc(sizeof(*t->rec));
+		if (record_parse(t->text, strlen(t->text), t->rec, NULL) != NULL) {
+			free(t->rec);
+			t->rec = NULL;
+		}
+	}
+	if (parent >= 0)
+		ev->markers[parent].nested = (int)tr->n;
+	ev->cur_rec = (int)tr->n++;
 }
 
 /* libspf2's `get_spf`: the record of cur_dom, top-level or include/redirect. */
@@ -1425,9 +1605,14 @@ static SPF_errcode_t layer_get_spf(SPF_server_t *server, SPF_request_t *req,
 	*rec_r = NULL;
 	expect_clear(ev);
 	const char *dom = ev->domain;
+	size_t mk = MARKER_NONE;
+	if (root && ev->tr != NULL)
+		ev->cur_marker = -1;
 	if (!root) {
 		struct marker *m = marker_of(ev, req->cur_dom);
 		dom = m != NULL ? m->real : NULL;
+		mk = m != NULL ? (size_t)(m - ev->markers) : MARKER_NONE;
+		trace_lookup(ev, mk, false);
 		if (!count_term(ev))
 			return record_fail(ev, root, resp, ev->abort_res, SPF_E_DNS_ERROR);
 		if (dom == NULL) {
@@ -1441,7 +1626,10 @@ static SPF_errcode_t layer_get_spf(SPF_server_t *server, SPF_request_t *req,
 	struct fetch f;
 	fetch(ev, dom, DNS_T_TXT, &f);
 	struct rec *r = xmalloc(sizeof(*r));
-	SPF_errcode_t err = pick_record(ev, root, resp, dom, f.a, r);
+	const struct dns_rr *found;
+	struct slice bad;
+	SPF_errcode_t err = pick_record(ev, root, resp, dom, f.a, r, &found, &bad);
+	trace_record(ev, root ? -1 : (int)mk, dom, found, bad);
 	if (err == SPF_E_SUCCESS) {
 		struct buf b;
 		buf_init(&b, 64 * 1024);
@@ -1738,6 +1926,300 @@ void spf_engine_free(struct spf_engine **ep)
 	*ep = NULL;
 }
 
+/* ---- explanations (spf_explain, see spf_dns.h) ---- */
+
+static enum spf_res qualifier_result(char q)
+{
+	switch (q) {
+	case '-':
+		return SPF_RES_FAIL;
+	case '~':
+		return SPF_RES_SOFTFAIL;
+	case '?':
+		return SPF_RES_NEUTRAL;
+	default:
+		return SPF_RES_PASS;
+	}
+}
+
+static bool queries_dns(enum term_kind k)
+{
+	return k == M_INCLUDE || k == M_A || k == M_MX || k == M_PTR || k == M_EXISTS;
+}
+
+/* all, ip4 and ip6 need no lookup: does the term match the client? */
+static bool static_match(const struct spf_eval *ev, const struct term *t)
+{
+	if (t->kind == M_ALL)
+		return true;
+	bool six = t->kind == M_IP6;
+	char tmp[INET6_ADDRSTRLEN + 1];
+	uint8_t a[16];
+	if (six != ev->v6 || t->net.len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, t->net.p, t->net.len);
+	tmp[t->net.len] = '\0';
+	if (inet_pton(six ? AF_INET6 : AF_INET, tmp, a) != 1)
+		return false;
+	return client_within(ev, a, six ? t->cidr6 : t->cidr4);
+}
+
+/* The marker of term `term` of trace record `rec`, or -1. */
+static ptrdiff_t marker_for(const struct spf_eval *ev, int rec, int term)
+{
+	for (size_t j = 0; j < ev->n_markers; j++)
+		if (ev->markers[j].rec == rec && ev->markers[j].term == term)
+			return (ptrdiff_t)j;
+	return -1;
+}
+
+/* The steps of an explanation while it is worked out: a record, its term. */
+struct ways {
+	struct {
+		int rec;
+		struct slice term;	/* p NULL: none */
+	} v[SPF_EXPLAIN_MAX_STEPS];
+	size_t n;
+};
+
+static bool way_push(struct ways *w, int rec, struct slice term)
+{
+	if (w->n == SPF_EXPLAIN_MAX_STEPS)
+		return false;
+	w->v[w->n].rec = rec;
+	w->v[w->n].term = term;
+	w->n++;
+	return true;
+}
+
+/*
+ * What gave trace record k its result, replaying libspf2's walk (RFC 7208
+ * 4.6.2: terms in order, the first match decides; 6.1: redirect= only when
+ * none did) over what the lookups found: the last term looked up was
+ * reached, no later DNS term was, so the decision is that term (if it
+ * matched) or a term after it that needs no lookup.  Returns 0 with the
+ * result, how, and the steps in w; -1 when it cannot be told.
+ */
+static int decide(const struct spf_eval *ev, int k, struct ways *w, enum spf_res *res_r,
+		  enum spf_decided *how_r, unsigned depth)
+{
+	const struct rec *r = ev->tr->rec[k].rec;
+	if (r == NULL || depth > TRACE_MAX_RECS)
+		return -1;
+	int last = -1;
+	for (size_t j = 0; j < ev->n_markers; j++) {
+		const struct marker *m = &ev->markers[j];
+		if (m->rec == k && m->looked && m->term > last)
+			last = m->term;
+	}
+	for (size_t i = last < 0 ? 0 : (size_t)last; i < r->n; i++) {
+		const struct term *t = &r->t[i];
+		if (!queries_dns(t->kind)) {
+			if (!static_match(ev, t))
+				continue;
+			*res_r = qualifier_result(t->qual);
+			*how_r = SPF_DECIDED_TERM;
+			return way_push(w, k, t->text) ? 0 : -1;
+		}
+		/* a DNS term not looked up was not reached; ptr lookups are not tied to a term */
+		ptrdiff_t m = marker_for(ev, k, (int)i);
+		if (t->kind == M_PTR || (int)i != last || m < 0)
+			return -1;
+		size_t mark = w->n;
+		if (!way_push(w, k, t->text))
+			return -1;
+		bool match = ev->markers[m].hit;
+		if (t->kind == M_INCLUDE) {
+			/* RFC 7208 5.2: include matches when its check_host() is pass */
+			enum spf_res sub;
+			enum spf_decided how;
+			int nested = ev->markers[m].nested;
+			if (nested < 0 || decide(ev, nested, w, &sub, &how, depth + 1) < 0)
+				return -1;
+			match = sub == SPF_RES_PASS;
+		}
+		if (match) {
+			*res_r = qualifier_result(t->qual);
+			*how_r = SPF_DECIDED_TERM;
+			return 0;
+		}
+		w->n = mark;
+	}
+	if (r->redirect.p != NULL && !r->has_all) {
+		ptrdiff_t m = marker_for(ev, k, TERM_REDIRECT);
+		if (m < 0 || ev->markers[m].nested < 0 || !way_push(w, k, r->redirect_term))
+			return -1;
+		return decide(ev, ev->markers[m].nested, w, res_r, how_r, depth + 1);
+	}
+	/* RFC 7208 4.7: no match and no redirect= is neutral */
+	*res_r = SPF_RES_NEUTRAL;
+	*how_r = SPF_DECIDED_DEFAULT;
+	return way_push(w, k, slice_make(NULL, 0)) ? 0 : -1;
+}
+
+/* The term marker k stands for, as written (p NULL when not known). */
+static struct slice marker_text(const struct spf_eval *ev, size_t k)
+{
+	const struct marker *m = &ev->markers[k];
+	const struct rec *r = m->rec >= 0 ? ev->tr->rec[m->rec].rec : NULL;
+	if (r == NULL)
+		return slice_make(NULL, 0);
+	if (m->term >= 0)
+		return r->t[m->term].text;
+	return m->term == TERM_REDIRECT ? r->redirect_term : slice_make(NULL, 0);
+}
+
+/* Where an error was met: the records from the top down to the term being evaluated. */
+static void error_path(const struct spf_eval *ev, struct ways *w)
+{
+	int m = ev->why_marker;
+	if (m < 0) {
+		/* the top record itself: missing, several, refused, or its lookup */
+		const char *bad = ev->tr->rec[0].bad;
+		way_push(w, 0, bad != NULL ? slice_cstr(bad) : slice_make(NULL, 0));
+		return;
+	}
+	int chain[TRACE_MAX_RECS];
+	size_t n = 0;
+	for (int k = m; k >= 0 && n < ARRAY_LEN(chain);) {
+		chain[n++] = k;
+		int rec = ev->markers[k].rec;
+		k = rec >= 0 ? ev->tr->rec[rec].parent : -1;
+	}
+	while (n > 0) {
+		int k = chain[--n];
+		if (ev->markers[k].rec < 0)
+			break;
+		way_push(w, ev->markers[k].rec, marker_text(ev, (size_t)k));
+	}
+	/* the error was in the record the term leads to (none there, refused) */
+	int nested = ev->markers[m].nested;
+	if (nested >= 0) {
+		const char *bad = ev->tr->rec[nested].bad;
+		way_push(w, nested, bad != NULL ? slice_cstr(bad) : slice_make(NULL, 0));
+	}
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* The explanation of an evaluation that ended with r (ev->tr is set). */
+static struct spf_explain *explain_build(struct spf_eval *ev, enum spf_res r)
+{
+	struct spf_explain *x = xcalloc(1, sizeof(*x));
+	const struct trace *tr = ev->tr;
+	bool error = r == SPF_RES_PERMERROR || r == SPF_RES_TEMPERROR;
+	struct ways w = { .n = 0 };
+	if (tr->n == 0) {
+		/* stopped before the top record was read */
+		x->decided = error ? SPF_DECIDED_ERROR : SPF_DECIDED_UNKNOWN;
+		x->step[0].domain = xstrdup(ev->domain);
+		x->n_steps = 1;
+	} else if (r == SPF_RES_NONE) {
+		x->decided = SPF_DECIDED_NO_RECORD;
+		way_push(&w, 0, slice_make(NULL, 0));
+	} else if (error) {
+		x->decided = SPF_DECIDED_ERROR;
+		if (ev->why[0] != '\0' && ev->why_marker != CUR_PTR)
+			error_path(ev, &w);
+		else
+			way_push(&w, 0, slice_make(NULL, 0));
+	} else {
+		enum spf_res got;
+		enum spf_decided how;
+		/* what is found must give libspf2's result, or nothing is said */
+		if (decide(ev, 0, &w, &got, &how, 0) == 0 && got == r) {
+			x->decided = how;
+		} else {
+			x->decided = SPF_DECIDED_UNKNOWN;
+			w.n = 0;
+			way_push(&w, 0, slice_make(NULL, 0));
+		}
+	}
+	for (size_t i = 0; i < w.n; i++) {
+		const struct trace_rec *t = &tr->rec[w.v[i].rec];
+		struct spf_explain_step *st = &x->step[x->n_steps++];
+		st->domain = xstrdup(t->domain);
+		st->record = dup_or_null(t->text);
+		st->term = w.v[i].term.p != NULL ? xstrndup(w.v[i].term.p, w.v[i].term.len) : NULL;
+	}
+	if ((error || r == SPF_RES_NONE) && ev->why[0] != '\0')
+		x->why = xstrdup(ev->why);
+	return x;
+}
+
+/* None before any lookup (no usable identity or client address). */
+static struct spf_explain *explain_identity(const char *why)
+{
+	struct spf_explain *x = xcalloc(1, sizeof(*x));
+	x->decided = SPF_DECIDED_IDENTITY;
+	x->why = xstrdup(why);
+	return x;
+}
+
+static void explain_free(struct spf_explain **xp)
+{
+	struct spf_explain *x = *xp;
+	if (x == NULL)
+		return;
+	for (size_t i = 0; i < x->n_steps; i++) {
+		free(x->step[i].domain);
+		free(x->step[i].record);
+		free(x->step[i].term);
+	}
+	free(x->why);
+	free(x);
+	*xp = NULL;
+}
+
+static void trace_free(struct trace **tp)
+{
+	struct trace *tr = *tp;
+	if (tr == NULL)
+		return;
+	for (size_t i = 0; i < tr->n; i++) {
+		free(tr->rec[i].domain);
+		free(tr->rec[i].text);
+		free(tr->rec[i].rec);
+		free(tr->rec[i].bad);
+	}
+	free(tr);
+	*tp = NULL;
+}
+
+static char *arena_dup_or_null(struct arena *a, const char *s)
+{
+	return s != NULL ? arena_strdup(a, s) : NULL;
+}
+
+const struct spf_explain *spf_explain_copy(struct arena *a, const struct spf_explain *x)
+{
+	if (x == NULL)
+		return NULL;
+	struct spf_explain *c = arena_alloc(a, sizeof(*c));
+	c->decided = x->decided;
+	c->n_steps = x->n_steps;
+	for (size_t i = 0; i < x->n_steps; i++) {
+		c->step[i].domain = arena_dup_or_null(a, x->step[i].domain);
+		c->step[i].record = arena_dup_or_null(a, x->step[i].record);
+		c->step[i].term = arena_dup_or_null(a, x->step[i].term);
+	}
+	c->why = arena_dup_or_null(a, x->why);
+	return c;
+}
+
+const char *spf_decided_name(enum spf_decided d)
+{
+	static const char *const names[] = {
+		[SPF_DECIDED_UNKNOWN] = "unknown", [SPF_DECIDED_IDENTITY] = "identity",
+		[SPF_DECIDED_NO_RECORD] = "no record", [SPF_DECIDED_TERM] = "term",
+		[SPF_DECIDED_DEFAULT] = "default", [SPF_DECIDED_ERROR] = "error",
+	};
+	return (size_t)d < ARRAY_LEN(names) ? names[d] : "unknown";
+}
+
 /* Runs libspf2 on the identity's record. */
 static void run_libspf2(struct spf_engine *e, struct spf_eval *ev, const struct spf_query *q,
 			struct spf_outcome *out)
@@ -1756,6 +2238,8 @@ static void run_libspf2(struct spf_engine *e, struct spf_eval *ev, const struct 
 	char *who = who_text(q);
 	if (!set_ip(ev, req, q->ip)) {
 		outcome(out, SPF_RES_NONE, "%s: no usable client address", q->receiver);
+		if (ev->tr != NULL)
+			out->explain = explain_identity("no usable client address");
 	} else {
 		/*
 		 * Not SPF_request_query_mailfrom(): it passes 127.0.0.0/8 and ::1
@@ -1784,6 +2268,8 @@ static void run_libspf2(struct spf_engine *e, struct spf_eval *ev, const struct 
 		if (r == SPF_RES_FAIL && exp != NULL && strcmp(exp, DEFAULT_EXP) != 0)
 			out->explanation = xstrdup(exp);
 		describe(out, q, who, r, ev->why);
+		if (ev->tr != NULL)
+			out->explain = explain_build(ev, r);
 	}
 	free(who);
 	if (resp != NULL)
@@ -1804,12 +2290,19 @@ void spf_engine_evaluate(struct spf_engine *e, const struct spf_backend *be,
 			 const struct spf_query *q, struct spf_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct spf_eval ev = { .be = be, .q = q };
+	struct spf_eval ev = { .be = be, .q = q, .cur_rec = -1, .cur_marker = -1,
+			       .why_marker = -1 };
+	if (q->explain)
+		ev.tr = xcalloc(1, sizeof(*ev.tr));
 	const char *bad = identity(&ev, q);
-	if (bad != NULL)
+	if (bad != NULL) {
 		outcome(out, SPF_RES_NONE, "%s: %s", q->receiver, bad);
-	else
+		if (q->explain)
+			out->explain = explain_identity(bad);
+	} else {
 		run_libspf2(e, &ev, q, out);
+	}
+	trace_free(&ev.tr);
 	expect_clear(&ev);
 	markers_free(&ev);
 	for (size_t i = 0; i < ev.n_p; i++)
@@ -1829,4 +2322,5 @@ void spf_outcome_clear(struct spf_outcome *out)
 	free(out->explanation);
 	out->comment = NULL;
 	out->explanation = NULL;
+	explain_free(&out->explain);
 }

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "dns.h"
 #include "zone.h"
@@ -92,6 +93,58 @@ struct spf_query {
 	 * which is then incomplete, its result meaningless.
 	 */
 	bool cached_only;
+	/*
+	 * Also say why (spf_outcome.explain): which record, which term
+	 * decided or broke it.  For `cachet check`; the milter leaves it off.
+	 */
+	bool explain;
+};
+
+/* ---- why: the reasons for a person (cachet check) ---- */
+
+/* Records an explanation follows down includes and redirects. */
+#define SPF_EXPLAIN_MAX_STEPS 12
+
+/* What decided the result. */
+enum spf_decided {
+	SPF_DECIDED_UNKNOWN,	/* could not be determined (said so, never guessed) */
+	SPF_DECIDED_IDENTITY,	/* none without a lookup: no usable domain or client address */
+	SPF_DECIDED_NO_RECORD,	/* none: no SPF record at the domain */
+	SPF_DECIDED_TERM,	/* a mechanism matched: its qualifier is the result */
+	SPF_DECIDED_DEFAULT,	/* no mechanism matched, no redirect=: neutral (RFC 7208 4.7) */
+	SPF_DECIDED_ERROR,	/* permerror or temperror: why, at the term being evaluated */
+};
+
+/*
+ * One record on the way to what decided: the identity's own first, then
+ * the target of the include or redirect term it names, and so on.
+ */
+struct spf_explain_step {
+	char *domain;	/* whose record */
+	char *record;	/* the record as published, or NULL (none there, or not read) */
+	/*
+	 * The term of this record that leads on (include:, redirect=), that
+	 * matched, or that broke it (a syntax error: the term the parser
+	 * refused), as written; NULL for none (the record as a whole).
+	 */
+	char *term;
+};
+
+/*
+ * Why an evaluation came out as it did.  How it is found: the evaluation
+ * records which term each DNS lookup was made for and whether its answer
+ * held the client's address; libspf2 walks the terms in order and stops at
+ * the first match, so the deciding term is the last term looked up or a
+ * term without lookups (ip4, ip6, all) after it, whose match is computed
+ * here.  The term found must give the result libspf2 gave, else it is
+ * SPF_DECIDED_UNKNOWN; so is a record where a ptr term is reached (its
+ * lookups are not tied to one term).
+ */
+struct spf_explain {
+	enum spf_decided decided;
+	struct spf_explain_step step[SPF_EXPLAIN_MAX_STEPS];
+	size_t n_steps;		/* 0 only for IDENTITY */
+	char *why;		/* ERROR, NO_RECORD, IDENTITY: in words (the comment's); else NULL */
 };
 
 struct spf_outcome {
@@ -101,6 +154,7 @@ struct spf_outcome {
 	unsigned dns_terms;	/* DNS-querying terms evaluated */
 	unsigned void_lookups;
 	bool incomplete;	/* cached_only, and an answer was not there */
+	struct spf_explain *explain;	/* q->explain: why (freed with the outcome); else NULL */
 };
 
 /*
@@ -119,6 +173,11 @@ void spf_engine_evaluate(struct spf_engine *e, const struct spf_backend *be,
 void spf_dns_evaluate(const struct spf_backend *be, const struct spf_query *q,
 		      struct spf_outcome *out);
 void spf_outcome_clear(struct spf_outcome *out);
+
+/* A copy of x in the arena (the SPF check's typed result), or NULL for NULL. */
+const struct spf_explain *spf_explain_copy(struct arena *a, const struct spf_explain *x);
+/* "term", "no record", ... (the JSON words of enum spf_decided). */
+const char *spf_decided_name(enum spf_decided d);
 
 /* "pass", "fail", ... (RFC 8601 / RFC 7208 words). */
 const char *spf_res_name(enum spf_res r);

@@ -6,7 +6,9 @@
  * 255-byte character-strings), with a few names its terms can reach.
  * One engine serves every input, as a worker's does in the milter.  The
  * same record also goes through spf_dns_record_terms() (cachet doctor),
- * which must agree with the checker and stay inside the record.
+ * which must agree with the checker and stay inside the record.  Each
+ * input is evaluated twice, the second time asking why (spf_explain): the
+ * result must not change.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -100,8 +102,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct spf_query q = { .ip = size % 2 ? "192.0.2.1" : "2001:db8::1",
 			       .helo = "a.fuzz.example", .sender = sender,
 			       .receiver = "mx.example.net", .deadline_ms = spf_clock_ms() + 2000 };
-	struct spf_outcome o;
+	struct spf_outcome o, x;
 	spf_engine_evaluate(engine, &be, &q, &o);
+	/* asking why (cachet check) must change nothing, and name terms of the record */
+	q.explain = true;
+	spf_engine_evaluate(engine, &be, &q, &x);
+	if (x.result != o.result || x.explain == NULL || o.explain != NULL ||
+	    x.explain->n_steps > SPF_EXPLAIN_MAX_STEPS)
+		abort();
+	for (size_t i = 0; i < x.explain->n_steps; i++)
+		if (x.explain->step[i].domain == NULL)
+			abort();
+	spf_outcome_clear(&x);
 	spf_outcome_clear(&o);
 	zone_free(&zone);
 	return 0;

@@ -455,6 +455,13 @@ static void run_rfc_cases(const struct rfc_case *cs, size_t n)
 			       c->ip, c->sender ? c->sender : "<>", h, got, o.comment,
 			       o.explanation ? o.explanation : "", c->want, c->exp ? c->exp : "");
 		T_CHECK(ok);
+		/* asking why changes nothing, and always gets an answer */
+		struct spf_outcome x;
+		q.explain = true;
+		spf_dns_evaluate(&be, &q, &x);
+		T_CHECK(x.result == o.result && strcmp(x.comment, o.comment) == 0);
+		T_CHECK(x.explain != NULL && o.explain == NULL);
+		spf_outcome_clear(&x);
 		spf_outcome_clear(&o);
 	}
 	zone_free(&z);
@@ -754,6 +761,124 @@ static void test_loopback_follows_record(void)
 	run_rfc_cases(cs, ARRAY_LEN(cs));
 }
 
+/*
+ * Why (spf_explain): the decision as records and terms from the top down,
+ * "DOMAIN:TERM" joined by " > " ("-" for no term).
+ */
+struct why_case {
+	const char *ip;
+	const char *sender;	/* NULL: HELO identity mail.helo.example */
+	const char *want;	/* result */
+	enum spf_decided decided;
+	const char *path;
+	const char *why;	/* words in why, or NULL for none */
+};
+
+static char *path_of(const struct spf_explain *x)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < x->n_steps; i++)
+		buf_printf(&b, "%s%s:%s", i > 0 ? " > " : "", x->step[i].domain,
+			   x->step[i].term != NULL ? x->step[i].term : "-");
+	return buf_steal(&b);
+}
+
+static void test_explain_names_the_term(void)
+{
+	static const struct why_case cs[] = {
+		{ "192.0.2.1", "u@pass.example", "pass", SPF_DECIDED_TERM,
+		  "pass.example:ip4:192.0.2.1", NULL },
+		{ "192.0.2.1", "u@fail.example", "fail", SPF_DECIDED_TERM, "fail.example:-all", NULL },
+		{ "192.0.2.1", "u@softfail.example", "softfail", SPF_DECIDED_TERM,
+		  "softfail.example:~all", NULL },
+		{ "192.0.2.1", "u@bare.example", "neutral", SPF_DECIDED_DEFAULT, "bare.example:-", NULL },
+		{ "192.0.2.1", "u@nomatch.example", "neutral", SPF_DECIDED_DEFAULT,
+		  "nomatch.example:-", NULL },
+		{ "192.0.2.1", "u@norecord.example", "none", SPF_DECIDED_NO_RECORD,
+		  "norecord.example:-", "no SPF record at norecord.example" },
+		{ "192.0.2.1", "u@multi.example", "permerror", SPF_DECIDED_ERROR, "multi.example:-",
+		  "more than one SPF record" },
+		{ "192.0.2.1", "u@syntax.example", "permerror", SPF_DECIDED_ERROR,
+		  "syntax.example:foo:bar", "unknown mechanism" },
+		{ "192.0.2.1", "u@late-error.example", "permerror", SPF_DECIDED_ERROR,
+		  "late-error.example:bogus", "unknown mechanism" },
+		{ "192.0.2.1", "u@servfail.example", "temperror", SPF_DECIDED_ERROR,
+		  "servfail.example:-", "servfail" },
+		{ "192.0.2.1", "u@inc.example", "pass", SPF_DECIDED_TERM,
+		  "inc.example:include:pass.example > pass.example:ip4:192.0.2.1", NULL },
+		{ "192.0.2.9", "u@inc.example", "fail", SPF_DECIDED_TERM, "inc.example:-all", NULL },
+		{ "192.0.2.1", "u@inc-soft.example", "pass", SPF_DECIDED_TERM,
+		  "inc-soft.example:ip4:192.0.2.1", NULL },
+		{ "192.0.2.1", "u@redir.example", "pass", SPF_DECIDED_TERM,
+		  "redir.example:redirect=pass.example > pass.example:ip4:192.0.2.1", NULL },
+		{ "192.0.2.1", "u@redir-all.example", "softfail", SPF_DECIDED_TERM,
+		  "redir-all.example:~all", NULL },
+		{ "192.0.2.1", "u@incnone.example", "permerror", SPF_DECIDED_ERROR,
+		  "incnone.example:include:norecord.example > norecord.example:-", "no SPF record" },
+		{ "192.0.2.1", "u@incservfail.example", "temperror", SPF_DECIDED_ERROR,
+		  "incservfail.example:include:servfail.example > servfail.example:-", "servfail" },
+		{ "192.0.2.1", "u@inc-perm.example", "permerror", SPF_DECIDED_ERROR,
+		  "inc-perm.example:include:syntax.example > syntax.example:foo:bar",
+		  "unknown mechanism" },
+		{ "192.0.2.1", "u@a.example", "pass", SPF_DECIDED_TERM, "a.example:a", NULL },
+		{ "192.0.2.2", "u@a.example", "fail", SPF_DECIDED_TERM, "a.example:-all", NULL },
+		{ "192.0.2.1", "u@a24.example", "pass", SPF_DECIDED_TERM, "a24.example:a/24", NULL },
+		{ "192.0.2.1", "u@mx.example", "pass", SPF_DECIDED_TERM, "mx.example:mx", NULL },
+		{ "192.0.2.1", "u@mx0.example", "pass", SPF_DECIDED_TERM, "mx0.example:mx/0", NULL },
+		{ "192.0.2.1", "u@ip4-0.example", "pass", SPF_DECIDED_TERM,
+		  "ip4-0.example:ip4:203.0.113.0/0", NULL },
+		{ "192.0.2.1", "u@exists-aaaa.example", "fail", SPF_DECIDED_TERM,
+		  "exists-aaaa.example:-all", NULL },
+		{ "192.0.2.1", "u@ten.example", "pass", SPF_DECIDED_TERM,
+		  "ten.example:ip4:192.0.2.1", NULL },
+		{ "192.0.2.1", "u@eleven.example", "permerror", SPF_DECIDED_ERROR,
+		  "eleven.example:a:h.many.example", "more than 10 DNS-querying terms" },
+		{ "192.0.2.1", "u@threevoid.example", "permerror", SPF_DECIDED_ERROR,
+		  "threevoid.example:a:v3.void.example", "more than 2 void lookups" },
+		{ "2001:db8:1:2::99", "u@ip6.example", "pass", SPF_DECIDED_TERM,
+		  "ip6.example:ip6:2001:db8::/32", NULL },
+		{ "2001:db8:1:2::99", "u@a6.example", "pass", SPF_DECIDED_TERM, "a6.example:a//64", NULL },
+		{ "192.0.2.1", NULL, "pass", SPF_DECIDED_TERM, "mail.helo.example:ip4:192.0.2.1", NULL },
+		/* ptr lookups are not tied to a term: said to be unknown, not guessed */
+		{ "192.0.2.1", "u@ptr.example", "pass", SPF_DECIDED_UNKNOWN, "ptr.example:-", NULL },
+		{ "192.0.2.1", "u@nodot", "none", SPF_DECIDED_IDENTITY, "", "not a usable domain" },
+	};
+	char *err = NULL;
+	struct zone *z = zone_load("tests/unit/data/spf/zone", &err);
+	T_CHECK(z != NULL);
+	free(err);
+	struct spf_backend be = { .zone = z };
+	for (size_t i = 0; z != NULL && i < ARRAY_LEN(cs); i++) {
+		const struct why_case *c = &cs[i];
+		struct spf_query q = { .ip = c->ip, .helo = "mail.helo.example", .sender = c->sender,
+				       .receiver = "mx.example.net",
+				       .deadline_ms = spf_clock_ms() + 5000, .explain = true };
+		struct spf_outcome o;
+		spf_dns_evaluate(&be, &q, &o);
+		const struct spf_explain *x = o.explain;
+		char *path = x != NULL ? path_of(x) : strdup("(none)");
+		bool ok = strcmp(spf_res_name(o.result), c->want) == 0 && x != NULL &&
+			  x->decided == c->decided && strcmp(path, c->path) == 0 &&
+			  (c->why == NULL ? x->why == NULL
+					  : x->why != NULL && strstr(x->why, c->why) != NULL);
+		if (!ok)
+			printf("# %s %s: got %s %s [%s] why \"%s\"; want %s %s [%s]\n", c->ip,
+			       c->sender ? c->sender : "(helo)", spf_res_name(o.result),
+			       x ? spf_decided_name(x->decided) : "-", path,
+			       x && x->why ? x->why : "", c->want, spf_decided_name(c->decided),
+			       c->path);
+		T_CHECK(ok);
+		/* the top record is given as published */
+		if (x != NULL && x->n_steps > 0 && strcmp(c->want, "none") != 0 &&
+		    x->decided != SPF_DECIDED_ERROR)
+			T_CHECK(x->step[0].record != NULL && strncmp(x->step[0].record, "v=spf1", 6) == 0);
+		free(path);
+		spf_outcome_clear(&o);
+	}
+	zone_free(&z);
+}
+
 int main(void)
 {
 	T_RUN(test_basic_results);
@@ -785,5 +910,6 @@ int main(void)
 	T_RUN(test_rfc7208_macros);
 	T_RUN(test_local_parts_evaluated);
 	T_RUN(test_loopback_follows_record);
+	T_RUN(test_explain_names_the_term);
 	return t_done();
 }
