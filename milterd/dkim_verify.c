@@ -26,6 +26,14 @@
  * the message as unsigned), not the result; the comment says "in testing
  * mode" so the reader of the header knows.
  * A message without signatures gets dkim=none.
+ *
+ * With the configuration's `explain` (cachet check, never the milter),
+ * each typed result also carries why (struct dkim_sig_explain): h=, the
+ * key's name and what the lookup found, the key record's problems in the
+ * words of dkim_keycheck (lib/mail/dkim_publish.c), and for a signature
+ * that does not verify whether the body changed, a signed header field
+ * changed, or the published key is not the one that signed
+ * (dkim_verify_diagnose).  That work is done only then, after the verdict.
  */
 #include "dkim_verify.h"
 
@@ -208,9 +216,10 @@ static char *b_prefix(struct arena *a, const struct dkim_sig *sig)
 	return out;
 }
 
-/* Adds the dkim= result of one signature, and its typed result. */
-static void report(struct msg *m, struct verify_state *st, const struct sig_state *s,
-		   const char *result, const char *reason, const struct dkim_key *key)
+/* Adds the dkim= result of one signature, and its typed result (returned). */
+static struct dkim_sig_result *report(struct msg *m, struct verify_state *st,
+				      const struct sig_state *s, const char *result,
+				      const char *reason, const struct dkim_key *key)
 {
 	struct ar_result r = { .method = "dkim", .result = result, .reason = reason };
 	const struct dkim_sig *sig = s->sig;
@@ -232,6 +241,153 @@ static void report(struct msg *m, struct verify_state *st, const struct sig_stat
 	log_msg(LOG_DEBUG, m->qid, "dkim: d=%s s=%s %s%s%s",
 		sig != NULL && sig->d ? sig->d : "?", sig != NULL && sig->s ? sig->s : "?",
 		result, reason ? ": " : "", reason ? reason : "");
+	return t;
+}
+
+/* ---- why (cachet check: the configuration's explain) ---- */
+
+const char *dkim_why_name(enum dkim_why w)
+{
+	static const char *const names[] = {
+		[DKIM_WHY_PASS] = "pass", [DKIM_WHY_SIGNATURE_SYNTAX] = "signature syntax",
+		[DKIM_WHY_TIME] = "signature time", [DKIM_WHY_KEY_TEMP] = "key lookup failed",
+		[DKIM_WHY_NO_KEY] = "no key", [DKIM_WHY_KEY_SYNTAX] = "key record unusable",
+		[DKIM_WHY_KEY_UNFIT] = "key unfit", [DKIM_WHY_BODY_CHANGED] = "body changed",
+		[DKIM_WHY_HEADER_CHANGED] = "header changed",
+		[DKIM_WHY_KEY_MISMATCH] = "key mismatch",
+		[DKIM_WHY_SIGNATURE] = "signature mismatch", [DKIM_WHY_POLICY] = "policy",
+		[DKIM_WHY_INTERNAL] = "internal error",
+	};
+	return (size_t)w < ARRAY_LEN(names) ? names[w] : "internal error";
+}
+
+static char *base64_of(struct arena *a, const uint8_t *p, size_t n)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	dkim_base64_encode(p, n, &b);
+	char *r = arena_strdup(a, b.p);
+	buf_free(&b);
+	return r;
+}
+
+/* What the signature says about itself, and what its key lookup found. */
+static struct dkim_sig_explain *explain_new(struct msg *m, const struct sig_state *s,
+					    enum dkim_why why)
+{
+	struct dkim_sig_explain *x = arena_alloc(m->arena, sizeof(*x));
+	x->why = why;
+	const struct dkim_sig *sig = s->sig;
+	if (sig == NULL)
+		return x;
+	if (sig->alg != DKIM_ALG_UNKNOWN)
+		x->algorithm = dkim_alg_name(sig->alg);
+	x->canon = arena_printf(m->arena, "%s/%s", dkim_canon_name(sig->canon_header),
+				dkim_canon_name(sig->canon_body));
+	x->auid = sig->i;
+	x->headers = sig->h;
+	x->n_headers = sig->h_count;
+	x->has_t = sig->has_t;
+	x->t = sig->t;
+	x->has_x = sig->has_x;
+	x->x = sig->x;
+	x->has_l = sig->has_l;
+	x->l = sig->l;
+	if (sig->bh != NULL)
+		x->body_hash = base64_of(m->arena, sig->bh, sig->bh_len);
+	if (sig->d != NULL && sig->s != NULL)
+		x->key_name = arena_printf(m->arena, "%s._domainkey.%s", sig->s, sig->d);
+	if (s->lookup == NULL)
+		return x;
+	const struct dns_answer *a = dns_lookup_wait(s->lookup);
+	x->key_status = dns_status_name(a->status);
+	x->key_records = a->status == DNS_OK ? a->count : 0;
+	if (x->key_records > 0)
+		x->key_record = arena_memdup(m->arena, a->rr[0].u.txt.data, a->rr[0].u.txt.len);
+	if (why == DKIM_WHY_KEY_SYNTAX || why == DKIM_WHY_KEY_UNFIT) {
+		/* the words cachet doctor and cachet-keys use for the same record */
+		struct dkim_keycheck kc;
+		dkim_keycheck_answer(a, &kc);
+		const char **p = arena_alloc_array(m->arena, kc.n_problems + 1, sizeof(*p));
+		for (size_t i = 0; i < kc.n_problems; i++)
+			p[i] = arena_strdup(m->arena, kc.problem[i]);
+		x->key_problems = p;
+		x->n_key_problems = kc.n_problems;
+		dkim_keycheck_clear(&kc);
+	}
+	return x;
+}
+
+static void explain_key(struct dkim_sig_explain *x, const struct dkim_key *key)
+{
+	x->key_bits = key->bits;
+	x->key_type = dkim_key_type_name(key->type);
+	x->key_testing = key->testing;
+}
+
+/* What a signature error means, in one word. */
+static enum dkim_why why_of(enum dkim_err e)
+{
+	switch (e) {
+	case DKIM_OK:
+		return DKIM_WHY_PASS;
+	case DKIM_ERR_EXPIRED:
+	case DKIM_ERR_FUTURE:
+		return DKIM_WHY_TIME;
+	case DKIM_ERR_KEY_SYNTAX:
+	case DKIM_ERR_KEY_VERSION:
+	case DKIM_ERR_KEY_MISSING_P:
+	case DKIM_ERR_KEY_REVOKED:
+	case DKIM_ERR_KEY_TYPE:
+	case DKIM_ERR_KEY_DECODE:
+	case DKIM_ERR_KEY_SERVICE:
+		return DKIM_WHY_KEY_SYNTAX;
+	case DKIM_ERR_KEY_HASH:
+	case DKIM_ERR_KEY_ALG_MISMATCH:
+	case DKIM_ERR_KEY_STRICT:
+	case DKIM_ERR_KEY_TOO_SHORT:
+	case DKIM_ERR_KEY_TOO_LONG:
+		return DKIM_WHY_KEY_UNFIT;
+	case DKIM_ERR_BODY_HASH:
+		return DKIM_WHY_BODY_CHANGED;
+	case DKIM_ERR_SIGNATURE:
+		return DKIM_WHY_SIGNATURE;
+	case DKIM_ERR_INTERNAL:
+	case DKIM_ERR_PRIVKEY:
+		return DKIM_WHY_INTERNAL;
+	default:
+		return DKIM_WHY_SIGNATURE_SYNTAX;
+	}
+}
+
+/* A signature checked with its key: what the verification's answer means. */
+static struct dkim_sig_explain *explain_verified(struct msg *m, const struct sig_state *s,
+						 enum dkim_err e, const struct dkim_key *key,
+						 bool policy, const struct dkim_field *f, size_t n)
+{
+	enum dkim_why why = policy ? DKIM_WHY_POLICY : why_of(e);
+	enum dkim_diag d = DKIM_DIAG_UNKNOWN;
+	if (e == DKIM_ERR_SIGNATURE || e == DKIM_ERR_BODY_HASH)
+		d = dkim_verify_diagnose(s->sig, key, f, n, s->header_index);
+	if (e == DKIM_ERR_SIGNATURE)
+		why = d == DKIM_DIAG_HEADERS	 ? DKIM_WHY_HEADER_CHANGED
+		      : d == DKIM_DIAG_OTHER_KEY ? DKIM_WHY_KEY_MISMATCH
+						 : DKIM_WHY_SIGNATURE;
+	struct dkim_sig_explain *x = explain_new(m, s, why);
+	explain_key(x, key);
+	if (s->body != NULL && e != DKIM_OK && why != DKIM_WHY_KEY_UNFIT) {
+		uint8_t bh[DKIM_HASH_MAX];
+		size_t len = dkim_bodyhash_final(s->body, bh);
+		x->body_length = dkim_bodyhash_length(s->body);
+		if (e == DKIM_ERR_BODY_HASH) {
+			x->body_hash_computed = base64_of(m->arena, bh, len);
+			x->headers_verify = d == DKIM_DIAG_VERIFIES;
+			x->other_key = d == DKIM_DIAG_OTHER_KEY;
+		}
+	} else if (s->body != NULL && e == DKIM_OK) {
+		x->body_length = dkim_bodyhash_length(s->body);
+	}
+	return x;
 }
 
 /* The key record, or the result that ends the signature. */
@@ -261,24 +417,44 @@ static struct dkim_key *fetch_key(struct msg *m, struct verify_state *st, struct
 static void finish_signature(struct msg *m, struct verify_state *st, struct sig_state *s,
 			     const struct dkim_field *f, size_t n)
 {
+	bool explain = m->cfg->explain;
+	struct dkim_sig_result *r;
 	if (s->err != DKIM_OK) {
-		report(m, st, s, dkim_err_result(s->err), dkim_err_text(s->err), NULL);
+		r = report(m, st, s, dkim_err_result(s->err), dkim_err_text(s->err), NULL);
+		if (explain)
+			r->explain = explain_new(m, s, why_of(s->err));
 		return;
 	}
+	size_t before = st->result.n;
 	struct dkim_key *key = fetch_key(m, st, s);
-	if (key == NULL)
+	if (key == NULL) {
+		/* fetch_key reported it */
+		if (explain && st->result.n > before) {
+			const struct dns_answer *a = dns_lookup_wait(s->lookup);
+			enum dkim_why why = dns_status_temporary(a->status) ? DKIM_WHY_KEY_TEMP
+					    : a->status != DNS_OK	       ? DKIM_WHY_NO_KEY
+									       : DKIM_WHY_KEY_SYNTAX;
+			st->results[before].explain = explain_new(m, s, why);
+		}
 		return;
+	}
 	enum dkim_err e = dkim_verify(s->sig, key, f, n, s->header_index, s->body);
 	unsigned min_bits = st->opts->minimum_key_bits;
-	if (e != DKIM_OK)
-		report(m, st, s, dkim_err_result(e), dkim_err_text(e), key);
-	else if (key->type == DKIM_KEY_RSA && (unsigned)key->bits < min_bits)
-		report(m, st, s, "policy", arena_printf(m->arena, "key shorter than %u bits",
-						    min_bits), key);
-	else if (dkim_bodyhash_truncated(s->body))
-		report(m, st, s, "policy", "l= does not cover the whole body", key);
-	else
-		report(m, st, s, "pass", NULL, key);
+	bool policy = false;
+	if (e != DKIM_OK) {
+		r = report(m, st, s, dkim_err_result(e), dkim_err_text(e), key);
+	} else if (key->type == DKIM_KEY_RSA && (unsigned)key->bits < min_bits) {
+		r = report(m, st, s, "policy", arena_printf(m->arena, "key shorter than %u bits",
+							min_bits), key);
+		policy = true;
+	} else if (dkim_bodyhash_truncated(s->body)) {
+		r = report(m, st, s, "policy", "l= does not cover the whole body", key);
+		policy = true;
+	} else {
+		r = report(m, st, s, "pass", NULL, key);
+	}
+	if (explain)
+		r->explain = explain_verified(m, s, e, key, policy, f, n);
 	dkim_key_free(&key);
 }
 

@@ -421,6 +421,27 @@ enum dkim_err dkim_verify(const struct dkim_sig *sig, const struct dkim_key *key
 			  const struct dkim_field *fields, size_t count,
 			  size_t sig_index, struct dkim_bodyhash *body);
 
+/* What dkim_verify_diagnose() can tell about a signature. */
+enum dkim_diag {
+	DKIM_DIAG_UNKNOWN,	/* cannot tell (Ed25519; or OpenSSL refused) */
+	DKIM_DIAG_VERIFIES,	/* b= verifies over the header fields as they are */
+	DKIM_DIAG_HEADERS,	/* made with this key, over other header fields: one changed */
+	DKIM_DIAG_OTHER_KEY,	/* not made with this key (a rotated or wrong key published) */
+};
+
+/*
+ * For a person, not for the verdict (cachet check): after dkim_verify()
+ * said DKIM_ERR_SIGNATURE or DKIM_ERR_BODY_HASH, does b= verify over the
+ * header as it is, and if not, was it made with this key?  For RSA the
+ * signature is opened with the public key (PKCS#1 v1.5 type 1 padding,
+ * which a wrong key yields with a chance of about 2^-80) and, when it
+ * opens, holds the SHA-256 DigestInfo of the header fields the signer
+ * saw.  Ed25519 signatures cannot be opened: UNKNOWN unless they verify.
+ */
+enum dkim_diag dkim_verify_diagnose(const struct dkim_sig *sig, const struct dkim_key *key,
+				    const struct dkim_field *fields, size_t count,
+				    size_t sig_index);
+
 /*
  * Signs a header hash: RSA PKCS#1 v1.5 with the SHA-256 DigestInfo, or
  * Ed25519 over the 32 hash bytes (RFC 8463 3).  sig_r has room for

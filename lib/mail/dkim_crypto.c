@@ -153,6 +153,41 @@ enum dkim_err dkim_verify(const struct dkim_sig *sig, const struct dkim_key *key
 	return verify_digest(key, hh, hh_len, sig->b, sig->b_len);
 }
 
+/* RFC 8017 9.2 note 1: the DER DigestInfo prefix of a SHA-256 digest. */
+static const uint8_t sha256_digest_info[] = {
+	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+	0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
+};
+
+enum dkim_diag dkim_verify_diagnose(const struct dkim_sig *sig, const struct dkim_key *key,
+				    const struct dkim_field *fields, size_t count,
+				    size_t sig_index)
+{
+	uint8_t hh[DKIM_HASH_MAX];
+	size_t hh_len = dkim_header_hash(sig, fields, count, sig_index, hh);
+	if (verify_digest(key, hh, hh_len, sig->b, sig->b_len) == DKIM_OK)
+		return DKIM_DIAG_VERIFIES;
+	if (key->type != DKIM_KEY_RSA)
+		return DKIM_DIAG_UNKNOWN;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+	if (ctx == NULL)
+		return DKIM_DIAG_UNKNOWN;
+	uint8_t out[DKIM_SIG_BYTES_MAX];
+	size_t out_len = sizeof(out);
+	enum dkim_diag d = DKIM_DIAG_UNKNOWN;
+	if (EVP_PKEY_verify_recover_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1) {
+		if (EVP_PKEY_verify_recover(ctx, out, &out_len, sig->b, sig->b_len) != 1)
+			d = DKIM_DIAG_OTHER_KEY;	/* no valid padding: not this key */
+		else if (out_len == sizeof(sha256_digest_info) + 32 &&
+			 memcmp(out, sha256_digest_info, sizeof(sha256_digest_info)) == 0)
+			d = DKIM_DIAG_HEADERS;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return d;
+}
+
 enum dkim_err dkim_sign_digest(const struct dkim_privkey *key, const uint8_t *hash,
 			       size_t hash_len, uint8_t *sig_r, size_t *sig_len_r)
 {

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "check.h"
+#include "dkim_verify.h"
 #include "feed.h"
 #include "pipeline.h"
 #include "runtime.h"
@@ -339,6 +340,111 @@ static void test_two_from_addresses_not_signed(void)
 	runtime_unref(&rt);
 }
 
+/*
+ * With `explain` (cachet check) each signature's typed result says why:
+ * the category, and for a signature that does not verify whether the body
+ * changed, a signed header field changed or the key is not the signer's.
+ */
+struct why_case {
+	const char *name, *from, *to;
+	enum dkim_why want[2];	/* ed25519 (brisbane), rsa (test) */
+};
+
+static void test_explain_gives_the_reason_per_signature(void)
+{
+	static const struct why_case cs[] = {
+		{ "as signed", "Joe.", "Joe.", { DKIM_WHY_PASS, DKIM_WHY_PASS } },
+		{ "body changed", "Joe.", "Joe!", { DKIM_WHY_BODY_CHANGED, DKIM_WHY_BODY_CHANGED } },
+		/* an Ed25519 signature cannot be opened: which of the two is not known */
+		{ "signed header changed", "Subject: Is dinner", "Subject: Is lunch",
+		  { DKIM_WHY_SIGNATURE, DKIM_WHY_HEADER_CHANGED } },
+		{ "key lookup fails temporarily", "s=test;", "s=broken;",
+		  { DKIM_WHY_PASS, DKIM_WHY_KEY_TEMP } },
+		{ "no key record", "s=brisbane;", "s=nokey;", { DKIM_WHY_NO_KEY, DKIM_WHY_PASS } },
+		{ "revoked key", "s=brisbane;", "s=revoked;", { DKIM_WHY_KEY_SYNTAX, DKIM_WHY_PASS } },
+		{ "rsa-sha1 refused", "a=rsa-sha256", "a=rsa-sha1",
+		  { DKIM_WHY_PASS, DKIM_WHY_SIGNATURE_SYNTAX } },
+		{ "expired", "t=1528637909;", "t=1528637909; x=1528637910;",
+		  { DKIM_WHY_TIME, DKIM_WHY_PASS } },
+		/* s= is signed too, so the field changed; the testing key is the signer's */
+		{ "other selector, same key", "s=test;", "s=testing;",
+		  { DKIM_WHY_PASS, DKIM_WHY_HEADER_CHANGED } },
+		{ "other selector, other key", "s=test;", "s=other;",
+		  { DKIM_WHY_PASS, DKIM_WHY_KEY_MISMATCH } },
+	};
+	char *err = NULL;
+	struct config *cfg = config_parse("test.conf", ZONE_CONF, strlen(ZONE_CONF), &err);
+	T_CHECK(cfg != NULL);
+	cfg->explain = true;
+	struct runtime *rt = runtime_new(cfg, &err);
+	config_unref(&cfg);
+	free(err);
+	if (rt == NULL)
+		return;
+	struct conn *c = pipeline_conn_new_text(rt, NULL, "192.0.2.1");
+	for (size_t i = 0; i < ARRAY_LEN(cs); i++) {
+		size_t len;
+		char *text = mutate(DATA "signed.eml", cs[i].from, cs[i].to, &len);
+		T_CHECK(text != NULL);
+		if (text == NULL)
+			continue;
+		struct msg *m = pipeline_msg_begin(c, "<joe@football.example.com>", NULL);
+		m->now = 1528637909 + 60;
+		feed_message(m, text, len);
+		pipeline_eom(m);
+		const struct dkim_verify_result *dr = dkim_verify_result_of(m);
+		bool ok = dr != NULL && dr->n == 2;
+		for (size_t k = 0; ok && k < 2; k++) {
+			const struct dkim_sig_explain *x = dr->sigs[k].explain;
+			/* a signature refused at a= is not read further (no h=) */
+			bool whole = cs[i].want[k] != DKIM_WHY_SIGNATURE_SYNTAX;
+			ok = x != NULL && x->why == cs[i].want[k] && (!whole || x->n_headers > 0) &&
+			     x->key_name != NULL && strstr(x->key_name, "._domainkey.football.") != NULL;
+			if (!ok)
+				printf("#   %s, signature %zu: %s\n", cs[i].name, k + 1,
+				       x != NULL ? dkim_why_name(x->why) : "no explanation");
+		}
+		T_CHECK(ok);
+		if (ok && cs[i].want[0] == DKIM_WHY_BODY_CHANGED) {
+			/* the header fields are as signed; the body's hash is given */
+			T_CHECK(dr->sigs[1].explain->headers_verify);
+			T_CHECK(dr->sigs[1].explain->body_hash_computed != NULL &&
+				strcmp(dr->sigs[1].explain->body_hash_computed,
+				       dr->sigs[1].explain->body_hash) != 0);
+		}
+		if (ok && cs[i].want[0] == DKIM_WHY_NO_KEY) {
+			T_EQ_STR(dr->sigs[0].explain->key_name, "nokey._domainkey.football.example.com");
+			T_EQ_STR(dr->sigs[0].explain->key_status, "nxdomain");
+		}
+		if (ok && cs[i].want[0] == DKIM_WHY_KEY_SYNTAX)
+			T_CHECK(dr->sigs[0].explain->n_key_problems > 0);
+		free(text);
+	}
+	pipeline_conn_free(&c);
+	runtime_unref(&rt);
+}
+
+/* Without `explain` (the milter) nothing of it is made. */
+static void test_no_explanation_without_explain(void)
+{
+	struct runtime *rt = make_rt(ZONE_CONF);
+	if (rt == NULL)
+		return;
+	struct conn *c = pipeline_conn_new_text(rt, NULL, "192.0.2.1");
+	size_t len;
+	char *text = slurp(DATA "signed.eml", &len);
+	struct msg *m = pipeline_msg_begin(c, "<joe@football.example.com>", NULL);
+	m->now = 1528637909 + 60;
+	feed_message(m, text, len);
+	pipeline_eom(m);
+	const struct dkim_verify_result *dr = dkim_verify_result_of(m);
+	T_CHECK(dr != NULL && dr->n == 2 && dr->sigs[0].explain == NULL &&
+		dr->sigs[1].explain == NULL);
+	free(text);
+	pipeline_conn_free(&c);
+	runtime_unref(&rt);
+}
+
 int main(void)
 {
 	T_RUN(test_rfc8463_signatures_both_pass_with_properties);
@@ -353,5 +459,7 @@ int main(void)
 	T_RUN(test_unsafe_key_file_refused_at_setup);
 	T_RUN(test_keytable_without_signingtable_refused);
 	T_RUN(test_two_from_addresses_not_signed);
+	T_RUN(test_explain_gives_the_reason_per_signature);
+	T_RUN(test_no_explanation_without_explain);
 	return t_done();
 }
