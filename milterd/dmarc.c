@@ -314,21 +314,32 @@ static void apply_np(struct eval *ev)
 /*
  * Does auth_domain align with the Author Domain?  1 yes, 0 no, -1 cannot
  * tell (a lookup failed temporarily, or too many walks).  Only a passing
- * identifier is worth a walk.
+ * identifier is worth a walk.  *how_r says how it compared.
  */
-static int aligned(struct eval *ev, const char *auth_domain, bool strict, bool passed)
+static int aligned_how(struct eval *ev, const char *auth_domain, bool strict, bool passed,
+		       enum dmarc_align *how_r)
 {
 	const char *author = ev->st->from_domain;
+	*how_r = DMARC_ALIGN_NO_DOMAIN;
 	if (auth_domain == NULL || auth_domain[0] == '\0')
 		return 0;
+	*how_r = DMARC_ALIGN_EXACT;
 	if (strcasecmp(author, auth_domain) == 0)
 		return 1;
-	if (strict || !passed)
+	*how_r = DMARC_ALIGN_STRICT_DIFFERS;
+	if (strict)
 		return 0;
-	if (ev->opts->discovery == DMARC_DISCOVERY_PSL)
-		return dmarc_aligned(ev->psl, ev->m->arena, author, auth_domain, false);
+	*how_r = DMARC_ALIGN_NOT_WALKED;
+	if (!passed)
+		return 0;
+	if (ev->opts->discovery == DMARC_DISCOVERY_PSL) {
+		bool a = dmarc_aligned(ev->psl, ev->m->arena, author, auth_domain, false);
+		*how_r = a ? DMARC_ALIGN_RELAXED : DMARC_ALIGN_OTHER_ORG;
+		return a;
+	}
 	struct dmarc_walk *w = ev->st->walk;
 	bool temp = false;
+	*how_r = DMARC_ALIGN_UNKNOWN;
 	if (ev->pol.org_domain == NULL)
 		ev->pol.org_domain = dmarc_walk_org_domain(w, author, &temp);
 	ev->rep.org_domain = ev->pol.org_domain;
@@ -336,14 +347,18 @@ static int aligned(struct eval *ev, const char *auth_domain, bool strict, bool p
 		return -1;
 	const char *d = addr_domain_normalize(ev->m->arena, auth_domain, strlen(auth_domain));
 	/* relaxed: the same Organizational Domain, so d must be under the author's */
+	*how_r = DMARC_ALIGN_OTHER_ORG;
 	if (d == NULL || !dmarc_domain_under(d, ev->pol.org_domain))
 		return 0;
+	*how_r = DMARC_ALIGN_UNKNOWN;
 	if (++ev->walks > DMARC_MAX_ALIGN_WALKS)
 		return -1;
 	const char *org = dmarc_walk_org_domain(w, d, &temp);
 	if (temp)
 		return -1;
-	return strcmp(org, ev->pol.org_domain) == 0;
+	bool a = strcmp(org, ev->pol.org_domain) == 0;
+	*how_r = a ? DMARC_ALIGN_RELAXED : DMARC_ALIGN_OTHER_ORG;
+	return a;
 }
 
 static void gather_spf(struct eval *ev)
@@ -362,7 +377,8 @@ static void gather_spf(struct eval *ev)
 	ev->rep.spf_scope = null_sender ? "helo" : "mfrom";
 	bool pass = strcmp(r->result, "pass") == 0;
 	bool temp = strcmp(r->result, "temperror") == 0;
-	int a = aligned(ev, r->domain, ev->pol.rec.aspf_strict, pass || temp);
+	int a = aligned_how(ev, r->domain, ev->pol.rec.aspf_strict, pass || temp,
+			    &ev->rep.spf_align);
 	ev->rep.spf_aligned = a == 1 && pass;
 	ev->auth_temp |= (a == 1 && temp) || (a < 0 && pass);
 }
@@ -385,8 +401,13 @@ static void gather_dkim(struct eval *ev)
 		bool pass = strcmp(r->result, "pass") == 0;
 		bool temp = strcmp(r->result, "temperror") == 0;
 		/* one aligned pass is enough: later ones need no walk */
-		int a = ev->rep.dkim_aligned && pass ? 0
-			: aligned(ev, r->domain, ev->pol.rec.adkim_strict, pass || temp);
+		int a = ev->rep.dkim_aligned && pass
+				? 0
+				: aligned_how(ev, r->domain, ev->pol.rec.adkim_strict, pass || temp,
+					      &d->align);
+		if (ev->rep.dkim_aligned && pass)
+			d->align = strcasecmp(ev->st->from_domain, r->domain) == 0
+					   ? DMARC_ALIGN_EXACT : DMARC_ALIGN_NOT_WALKED;
 		d->aligned = a == 1;
 		if (d->aligned && pass)
 			ev->rep.dkim_aligned = true;
@@ -626,6 +647,13 @@ static int dmarc_eom(struct msg *m, struct check_ctx *cx)
 		discover(ev);
 		evaluate(ev);
 	}
+	if (m->cfg->explain && st->from == FROM_OK) {
+		/* cachet check: what discovery read, from answers already there */
+		struct dmarc_seen *seen = arena_alloc_array(m->arena, DMARC_SEEN_MAX, sizeof(*seen));
+		ev->rep.n_seen = dmarc_walk_seen(st->walk, st->from_domain, seen);
+		ev->rep.seen = seen;
+		ev->rep.why_none = ev->pol.why;
+	}
 	cx->result = &ev->rep;
 	return 0;
 }
@@ -663,6 +691,18 @@ const char *dmarc_override_name(enum dmarc_override o)
 	static const char *const names[] = { "local_policy", "mailing_list", "other",
 					     "policy_test_mode", "trusted_forwarder" };
 	return (size_t)o < ARRAY_LEN(names) ? names[o] : "other";
+}
+
+const char *dmarc_align_name(enum dmarc_align a)
+{
+	static const char *const names[] = {
+		[DMARC_ALIGN_NOT_EVALUATED] = "not evaluated", [DMARC_ALIGN_EXACT] = "exact",
+		[DMARC_ALIGN_RELAXED] = "relaxed", [DMARC_ALIGN_STRICT_DIFFERS] = "strict differs",
+		[DMARC_ALIGN_OTHER_ORG] = "other organizational domain",
+		[DMARC_ALIGN_NOT_WALKED] = "not looked up", [DMARC_ALIGN_UNKNOWN] = "unknown",
+		[DMARC_ALIGN_NO_DOMAIN] = "no domain",
+	};
+	return (size_t)a < ARRAY_LEN(names) ? names[a] : "unknown";
 }
 
 const char *dmarc_policy_from_name(enum dmarc_policy_from f)

@@ -78,12 +78,25 @@ struct dmarc_reason {
 	const char *comment;	/* or NULL */
 };
 
+/* How an identifier's domain compares with the Author Domain (RFC 9989 4.4). */
+enum dmarc_align {
+	DMARC_ALIGN_NOT_EVALUATED,	/* no policy: alignment was not looked at */
+	DMARC_ALIGN_EXACT,		/* the same name (aligned in either mode) */
+	DMARC_ALIGN_RELAXED,		/* the same Organizational Domain (relaxed mode) */
+	DMARC_ALIGN_STRICT_DIFFERS,	/* strict mode, another name: not aligned */
+	DMARC_ALIGN_OTHER_ORG,		/* outside the Author Domain's Organizational Domain */
+	DMARC_ALIGN_NOT_WALKED,		/* under it, but it did not pass: not looked up */
+	DMARC_ALIGN_UNKNOWN,		/* a lookup failed, or too many walks */
+	DMARC_ALIGN_NO_DOMAIN,		/* the identifier had no domain */
+};
+
 /* One DKIM result the message carried (every signature, passing or not). */
 struct dmarc_dkim {
 	const char *domain;	/* d=, or NULL if the signature had none */
 	const char *selector;	/* s=, or NULL */
 	const char *result;	/* "pass", "fail", ... (RFC 8601 words) */
 	bool aligned;		/* domain aligned with header_from under adkim */
+	enum dmarc_align align;	/* how it compared */
 };
 
 /*
@@ -113,6 +126,7 @@ struct dmarc_result {
 	const char *spf_result;		/* "pass", "fail", ...; or NULL */
 	const char *spf_scope;		/* "mfrom" or "helo"; or NULL */
 	bool spf_aligned;		/* SPF passed with an aligned domain */
+	enum dmarc_align spf_align;	/* how the SPF domain compared */
 	const struct dmarc_dkim *dkim;
 	size_t n_dkim;
 	bool dkim_aligned;		/* some DKIM signature passed, aligned */
@@ -121,6 +135,11 @@ struct dmarc_result {
 	enum dmarc_disposition disposition;
 	struct dmarc_reason reasons[DMARC_MAX_REASONS];
 	size_t n_reasons;
+
+	/* why (with the configuration's explain, cachet check; else NULL, 0) */
+	const struct dmarc_seen *seen;	/* the _dmarc names discovery read, and their TXT */
+	size_t n_seen;
+	const char *why_none;		/* result none, permerror or temperror: in words */
 };
 
 extern const struct check check_dmarc;
@@ -145,5 +164,6 @@ bool dmarc_aligned(const struct psl *psl, struct arena *a, const char *from_doma
 const char *dmarc_disposition_name(enum dmarc_disposition d);	/* "none", ... */
 const char *dmarc_override_name(enum dmarc_override o);	/* "policy_test_mode", ... */
 const char *dmarc_policy_from_name(enum dmarc_policy_from f);	/* "p", "sp", "np" */
+const char *dmarc_align_name(enum dmarc_align a);	/* "exact", "relaxed", ... */
 
 #endif

@@ -330,6 +330,70 @@ void dmarc_walk_discover(struct dmarc_walk *w, const char *author, struct dmarc_
 		discover_treewalk(w, author, out);
 }
 
+/* ---- what discovery read (cachet check) ---- */
+
+static struct entry *find(struct dmarc_walk *w, const char *domain, enum dns_type type)
+{
+	for (size_t i = 0; i < w->entries.n; i++)
+		if (w->entries.v[i].type == type && strcmp(w->entries.v[i].domain, domain) == 0)
+			return &w->entries.v[i];
+	return NULL;
+}
+
+/* What _dmarc.domain held; true if discovery stops there. */
+static bool seen_one(struct dmarc_walk *w, const char *domain, bool author, struct dmarc_seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->domain = domain;
+	struct entry *e = find(w, domain, DNS_T_TXT);
+	if (e == NULL || e->lk == NULL)
+		return false;
+	const struct dns_answer *a = dns_lookup_wait(e->lk);
+	s->asked = true;
+	s->status = a->status;
+	if (a->status != DNS_OK)
+		return dns_status_temporary(a->status);
+	s->txt = arena_alloc_array(w->a, a->count + 1, sizeof(*s->txt));
+	size_t dmarc = 0;
+	const struct dns_rr *rec = NULL;
+	for (size_t i = 0; i < a->count; i++) {
+		s->txt[s->n_txt++] = arena_memdup(w->a, a->rr[i].u.txt.data, a->rr[i].u.txt.len);
+		if (dmarc_record_is_dmarc(a->rr[i].u.txt.data, a->rr[i].u.txt.len)) {
+			dmarc++;
+			rec = &a->rr[i];
+		}
+	}
+	if (dmarc != 1)
+		return false;
+	/* the author's one record is its policy, valid or not (RFC 9989 4.10 step 2) */
+	if (author)
+		return true;
+	struct dmarc_record r;
+	const char *err;
+	return dmarc_record_parse(w->a, rec->u.txt.data, rec->u.txt.len, &r, &err) == 0 &&
+	       r.psd != DMARC_PSD_U;
+}
+
+size_t dmarc_walk_seen(struct dmarc_walk *w, const char *author, struct dmarc_seen *out)
+{
+	const char *targets[DMARC_WALK_MAX_QUERIES];
+	size_t n;
+	if (w->how == DMARC_DISCOVERY_PSL) {
+		targets[0] = author;
+		n = 1;
+		const char *org = org_psl(w, author);
+		if (strcmp(org, author) != 0)
+			targets[n++] = org;
+	} else {
+		n = dmarc_walk_targets(author, targets);
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < DMARC_SEEN_MAX; i++)
+		if (seen_one(w, targets[i], i == 0, &out[k++]))
+			break;
+	return k;
+}
+
 int dmarc_walk_exists(struct dmarc_walk *w, const char *domain)
 {
 	struct entry *e = lookup(w, domain, DNS_T_A);

@@ -80,6 +80,28 @@ int dmarc_walk_exists(struct dmarc_walk *w, const char *domain);
 /* Releases every lookup still in flight. */
 void dmarc_walk_free(struct dmarc_walk *w);
 
+/* A name discovery read, and what it held (cachet check). */
+struct dmarc_seen {
+	const char *domain;	/* the name is _dmarc.DOMAIN */
+	bool asked;		/* false: not looked up (over the limit, or too long a name) */
+	enum dns_status status;	/* when asked */
+	const char **txt;	/* the TXT records there, as published */
+	size_t n_txt;
+};
+
+#define DMARC_SEEN_MAX (DMARC_WALK_MAX_QUERIES + 1)
+
+/*
+ * The names discovery for `author` read, in its order, with what each held:
+ * for the tree walk, the author domain and its parents up to the first one
+ * that stopped it (the author's own record, or a record with psd=y or
+ * psd=n); for the PSL, the author domain and its Organizational Domain.
+ * Only answers already there are read (after dmarc_walk_discover); nothing
+ * is looked up.  Fills out (DMARC_SEEN_MAX at most), arena memory; returns
+ * how many.
+ */
+size_t dmarc_walk_seen(struct dmarc_walk *w, const char *author, struct dmarc_seen *out);
+
 const char *dmarc_discovery_name(enum dmarc_discovery d);	/* "treewalk", "psl" */
 
 /*

@@ -307,6 +307,23 @@ bool dmarc_record_is_dmarc(const char *text, size_t len)
 	       slice_eq(value, "DMARC1");
 }
 
+const char *dmarc_record_why_not(const char *text, size_t len)
+{
+	if (dmarc_record_is_dmarc(text, len))
+		return NULL;
+	struct slice first, name, value;
+	split(slice_make(text, len), ';', &first);
+	bool v_first = tag_spec(first, &name, &value) && slice_eq_ci(name, "v");
+	if (v_first && slice_eq_ci(value, "DMARC1"))
+		return "v=DMARC1 must be written so, in capitals (RFC 9989 4.7)";
+	if (v_first && value.len >= 5 && strncasecmp(value.p, "DMARC", 5) == 0)
+		return "its v= is not DMARC1 (RFC 9989 4.7)";
+	for (size_t i = 0; i + 8 <= len; i++)
+		if (strncasecmp(text + i, "v=DMARC1", 8) == 0)
+			return "v=DMARC1 is not its first tag, so it is not a DMARC record (RFC 9989 4.7)";
+	return "it does not start with v=DMARC1, so it is not a DMARC record (RFC 9989 4.7)";
+}
+
 static bool seen_before(const struct slice *names, size_t n, struct slice name)
 {
 	for (size_t i = 0; i < n; i++)

@@ -89,6 +89,13 @@ struct dmarc_record {
 bool dmarc_record_is_dmarc(const char *text, size_t len);
 
 /*
+ * Why a TXT record at a _dmarc name is not a DMARC record, in words for a
+ * person (static text: "v=DMARC1 is not its first tag", ...), or NULL when
+ * it is one (dmarc_record_is_dmarc).  For cachet check and doctor.
+ */
+const char *dmarc_record_why_not(const char *text, size_t len);
+
+/*
  * Parses a record.  Returns 0, or -1 with *error_r set to static text.
  * Strings come from the arena.
  */

@@ -1,5 +1,6 @@
 /*
- * Fuzz target: the DMARC record parser (lib/mail/dmarc_record.c) and, on the
+ * Fuzz target: the DMARC record parser (lib/mail/dmarc_record.c), the words
+ * for a TXT record that is not one (dmarc_record_why_not), and, on the
  * same bytes read as a domain, the Public Suffix List lookup and A-label
  * conversion (lib/mail/psl.c) against the installed list (loaded once).
  */
@@ -30,7 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *text = (const char *)data;
 	struct dmarc_record r;
 	const char *err = NULL;
-	(void)dmarc_record_is_dmarc(text, size);
+	/* a record is one exactly when there is no reason it is not */
+	if (dmarc_record_is_dmarc(text, size) != (dmarc_record_why_not(text, size) == NULL))
+		abort();
 	if (dmarc_record_parse(a, text, size, &r, &err) == 0) {
 		if (r.p > DMARC_P_REJECT || r.np > DMARC_P_REJECT || r.psd > DMARC_PSD_N ||
 		    r.n_rua > DMARC_RECORD_MAX_URIS ||

@@ -358,6 +358,12 @@ struct seen_report {
 	enum dmarc_discovery discovery;
 	char org_domain[64];
 	struct dmarc_record policy;	/* scalars only: no URIs */
+	/* why (explain) */
+	enum dmarc_align spf_align, dkim_align[3];
+	size_t n_seen;
+	char seen_domain[DMARC_SEEN_MAX][64];
+	char seen_txt0[DMARC_SEEN_MAX][128];	/* the first TXT, or "" */
+	bool seen_asked[DMARC_SEEN_MAX];
 };
 
 static struct seen_report seen;
@@ -392,6 +398,16 @@ static int report_eom(struct msg *m, struct check_ctx *cx)
 	s->spf_aligned = r->spf_aligned;
 	s->dkim_aligned = r->dkim_aligned;
 	s->have_policy = r->policy != NULL;
+	s->spf_align = r->spf_align;
+	for (size_t i = 0; i < r->n_dkim && i < ARRAY_LEN(s->dkim_align); i++)
+		s->dkim_align[i] = r->dkim[i].align;
+	s->n_seen = r->n_seen;
+	for (size_t i = 0; i < r->n_seen; i++) {
+		copy(s->seen_domain[i], sizeof(s->seen_domain[i]), r->seen[i].domain);
+		copy(s->seen_txt0[i], sizeof(s->seen_txt0[i]),
+		     r->seen[i].n_txt > 0 ? r->seen[i].txt[0] : NULL);
+		s->seen_asked[i] = r->seen[i].asked;
+	}
 	memset(&s->policy, 0, sizeof(s->policy));
 	if (r->policy != NULL) {
 		s->policy = *r->policy;
@@ -1066,6 +1082,84 @@ static void test_libopendmarc_alignment_evidence(void)
 	opendmarc_policy_library_shutdown(&lib);
 }
 
+/* Why a TXT record at _dmarc is no DMARC record, in words. */
+static void test_record_why_not(void)
+{
+	static const struct {
+		const char *text, *words;	/* words NULL: it is a record */
+	} cs[] = {
+		{ "v=DMARC1; p=none", NULL },
+		{ "p=none; v=DMARC1; rua=mailto:a@b.example", "v=DMARC1 is not its first tag" },
+		{ "v=dmarc1; p=none", "in capitals" },
+		{ "v=DMARC2; p=none", "its v= is not DMARC1" },
+		{ "v=spf1 -all", "does not start with v=DMARC1" },
+		{ "", "does not start with v=DMARC1" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cs); i++) {
+		const char *w = dmarc_record_why_not(cs[i].text, strlen(cs[i].text));
+		bool ok = cs[i].words == NULL ? w == NULL : w != NULL && strstr(w, cs[i].words) != NULL;
+		if (!ok)
+			t_fail(__FILE__, __LINE__, "%s: %s", cs[i].text, w ? w : "(a record)");
+	}
+}
+
+/*
+ * With `explain` (cachet check): the names discovery read with their TXT
+ * records, and how each identifier's domain compared with the author's.
+ */
+static void test_explain_names_and_alignment(void)
+{
+	struct runtime *rt = make_rt(NULL);
+	T_CHECK(rt != NULL);
+	if (rt == NULL)
+		return;
+	rt->cfg->explain = true;
+	struct outcome o;
+	const char *from[] = { " x@a.notfirst.test", NULL };
+	memset(&seen, 0, sizeof(seen));
+	memset(stubs, 0, sizeof(stubs));
+	run(rt, "198.51.100.1", EX, from, &o);
+	/* the walk: a.notfirst.test, notfirst.test (v= not first: no record), test */
+	T_EQ_INT(seen.n_seen, 3);
+	T_EQ_STR(seen.seen_domain[0], "a.notfirst.test");
+	T_CHECK(seen.seen_asked[0] && seen.seen_txt0[0][0] == '\0');
+	T_EQ_STR(seen.seen_domain[1], "notfirst.test");
+	T_EQ_STR(seen.seen_txt0[1], "p=reject; v=DMARC1");
+	T_EQ_STR(seen.seen_domain[2], "test");
+	/* the author's own record stops the walk */
+	const char *from2[] = { " x@example.com", NULL };
+	struct stub_result res[] = { DKIM("pass", "evil.test"), DKIM("fail", "example.com"),
+				     SPF("pass", "bounce.example.com", "mfrom"), { 0 } };
+	memcpy(stubs, res, sizeof(res));
+	memset(&seen, 0, sizeof(seen));
+	run(rt, "198.51.100.1", EX, from2, &o);
+	T_EQ_INT(seen.n_seen, 1);
+	T_EQ_STR(seen.seen_txt0[0], "v=DMARC1; p=reject; rua=mailto:dmarc@example.com");
+	T_EQ_INT(seen.dkim_align[0], DMARC_ALIGN_OTHER_ORG);
+	T_EQ_INT(seen.dkim_align[1], DMARC_ALIGN_EXACT);
+	T_EQ_INT(seen.spf_align, DMARC_ALIGN_RELAXED);
+	/* strict mode: another name never aligns; a failing subdomain is not walked */
+	const char *from3[] = { " x@strict.test", NULL };
+	struct stub_result res3[] = { DKIM("pass", "mail.strict.test"), { 0 } };
+	memcpy(stubs, res3, sizeof(res3));
+	run(rt, "198.51.100.1", EX, from3, &o);
+	T_EQ_INT(seen.dkim_align[0], DMARC_ALIGN_STRICT_DIFFERS);
+	const char *from4[] = { " x@walk.test", NULL };
+	struct stub_result res4[] = { DKIM("fail", "mail.walk.test"), { 0 } };
+	memcpy(stubs, res4, sizeof(res4));
+	run(rt, "198.51.100.1", EX, from4, &o);
+	T_EQ_INT(seen.dkim_align[0], DMARC_ALIGN_NOT_WALKED);
+	runtime_unref(&rt);
+	memset(stubs, 0, sizeof(stubs));
+	/* without explain: nothing read for it */
+	rt = make_rt(NULL);
+	memset(&seen, 0, sizeof(seen));
+	run(rt, "198.51.100.1", EX, from, &o);
+	T_EQ_INT(seen.calls, 1);
+	T_EQ_INT(seen.n_seen, 0);
+	runtime_unref(&rt);
+}
+
 int main(void)
 {
 	/* libopendmarc for the differential check: no suffix list (see above) */
@@ -1096,5 +1190,7 @@ int main(void)
 	T_RUN(test_every_evaluation_reports_once_with_contents);
 	T_RUN(test_unreadable_public_suffix_list_stops_setup);
 	T_RUN(test_libopendmarc_alignment_evidence);
+	T_RUN(test_record_why_not);
+	T_RUN(test_explain_names_and_alignment);
 	return t_done();
 }
