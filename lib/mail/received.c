@@ -212,7 +212,7 @@ static void read_from_comment(struct arena *a, const char *c, struct received *o
 		while (w > c && is_ws(w[-1]))
 			w--;
 		const char *e = w;
-		while (w > c && !is_ws(w[-1]) && w[-1] != '(')
+		while (w > c && !is_ws(w[-1]) && w[-1] != '(' && w[-1] != ')')
 			w--;
 		out->rdns = host_name(a, w, (size_t)(e - w));
 	} else {
