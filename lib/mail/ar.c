@@ -313,17 +313,26 @@ static bool resinfo(struct cursor *c, struct ar_resinfo *r)
 				return false;
 			continue;
 		}
-		if (!expect(c, '.'))
+		/* a token may hold ".": "smtp.mailfrom" is one, "smtp . mailfrom" three */
+		const char *dot = strchr(name, '.'), *full = name;
+		if (dot == NULL) {
+			if (!expect(c, '.'))
+				return false;
+			const char *prop = token(c, true);
+			if (prop == NULL || strchr(prop, '.') != NULL || !cfws(c, NULL))
+				return false;
+			full = arena_printf(c->a, "%s.%s", name, prop);
+		} else if (dot == name || dot[1] == '\0' || strchr(dot + 1, '.') != NULL) {
 			return false;
-		const char *prop = token(c, true);
-		if (prop == NULL || !cfws(c, NULL) || !expect(c, '='))
+		}
+		if (!expect(c, '='))
 			return false;
 		const char *v = pvalue(c);
 		if (v == NULL || !cfws(c, &r->comment))
 			return false;
 		if (r->n_props < AR_MAX_PROPS)
 			r->props[r->n_props++] =
-				(struct ar_prop){ arena_printf(c->a, "%s.%s", name, prop), v };
+				(struct ar_prop){ full, v };
 	}
 	return true;
 }
