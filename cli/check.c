@@ -1,9 +1,12 @@
 /*
  * `cachet check`: feeds a message file through the same pipeline the milter
- * runs, without libmilter, and prints the verdict: first the exact
- * Authentication-Results field the milter would add, then one line per
- * check (or, with --json, one JSON object).  The envelope comes from the
- * options; without --client-ip the client is unknown and so external.
+ * runs, without libmilter, and prints the verdict: the steps a receiver
+ * takes, explained (check_explain.c), then the exact Authentication-Results
+ * field the milter would add and one line per check (or, with --json, one
+ * JSON object).  The envelope comes from the options, or with
+ * --from-received from what another receiver recorded in the message
+ * (check_received.c); without a client address the client is unknown and
+ * so external.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +18,7 @@
 #include "check.h"
 #include "cli.h"
 #include "config.h"
+#include "explain.h"
 #include "feed.h"
 #include "json.h"
 #include "log.h"
@@ -24,6 +28,8 @@
 
 #define MAX_RCPTS 1000
 #define MAX_NAMESERVERS 16
+/* A message --from-received reads into memory at most. */
+#define MESSAGE_MAX ((size_t)64 << 20)
 
 /* The checks a report always shows, by AR method and check name. */
 static const struct {
@@ -37,13 +43,13 @@ static const struct {
 
 struct check_opts {
 	const char *config_path, *zone, *client_ip, *helo, *mail_from, *authserv_id;
-	const char *auth_user, *input;
+	const char *auth_user, *input, *receiver_id;
 	const char *nameservers[MAX_NAMESERVERS + 1];
 	size_t n_nameservers;
 	const char *rcpts[MAX_RCPTS];
 	size_t n_rcpts;
 	long long now;
-	bool have_now, json;
+	bool have_now, json, from_received;
 };
 
 static void usage(FILE *f)
@@ -60,12 +66,18 @@ static void usage(FILE *f)
 		"  --auth-user NAME       the client authenticated (SASL) as NAME\n"
 		"  --authserv-id ID       the authserv-id to write (default: AuthservID)\n"
 		"  --now UNIXTIME         fix the clock (signature times, expiry)\n"
+		"  --from-received        client IP, HELO and MAIL FROM from the Received and\n"
+		"                         Return-Path fields a receiver added; its\n"
+		"                         Authentication-Results shown beside ours\n"
+		"  --receiver-id ID       that receiver's authserv-id (default: the first\n"
+		"                         Authentication-Results field's)\n"
 		"  --json                 print one JSON object instead of text\n"
-		"exit status: 0 evaluated, 1 unreadable input, 2 usage or configuration error\n");
+		"exit status: 0 evaluated, 1 unreadable input, 2 usage or configuration error\n"
+		"(or no Received field by that receiver)\n");
 }
 
 enum { OPT_ZONE = 256, OPT_NS, OPT_IP, OPT_HELO, OPT_FROM, OPT_RCPT, OPT_AUTH, OPT_ID,
-       OPT_NOW, OPT_JSON };
+       OPT_NOW, OPT_JSON, OPT_FROM_RECEIVED, OPT_RECEIVER_ID };
 
 static int add_repeat(const char **v, size_t *n, size_t max, const char *s, const char *what)
 {
@@ -97,6 +109,8 @@ static int parse_opt(int ch, struct check_opts *o)
 		fprintf(stderr, "cachet check: --now: expected seconds since 1970, not %s\n", optarg);
 		return -1;
 	case OPT_JSON: o->json = true; return 0;
+	case OPT_FROM_RECEIVED: o->from_received = true; return 0;
+	case OPT_RECEIVER_ID: o->receiver_id = optarg; return 0;
 	case 'h': usage(stdout); exit(0);
 	default: return -1;
 	}
@@ -115,6 +129,8 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 		{ "authserv-id", required_argument, NULL, OPT_ID },
 		{ "now", required_argument, NULL, OPT_NOW },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "from-received", no_argument, NULL, OPT_FROM_RECEIVED },
+		{ "receiver-id", required_argument, NULL, OPT_RECEIVER_ID },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -131,6 +147,10 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 		return -1;
 	}
 	o->input = argv[optind];
+	if (o->receiver_id != NULL && !o->from_received) {
+		fprintf(stderr, "cachet check: --receiver-id goes with --from-received\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -143,6 +163,8 @@ static void replace_string(char **field, const char *value)
 /* Command-line options override the file's (before anything shares cfg). */
 static void apply_overrides(struct config *cfg, const struct check_opts *o)
 {
+	/* the reasons behind each result, for the walk-through */
+	cfg->explain = true;
 	if (o->zone != NULL)
 		replace_string(&cfg->test_dns_data, o->zone);
 	if (o->authserv_id != NULL)
@@ -258,7 +280,7 @@ static void json_method(struct buf *b, struct msg *m, size_t k)
 		buf_putc(b, ']');
 }
 
-static void print_json(struct msg *m, const struct eom_result *r)
+static void print_json(struct msg *m, const struct eom_result *r, const struct rx_source *rx)
 {
 	struct buf b;
 	buf_init(&b, 0);
@@ -284,14 +306,21 @@ static void print_json(struct msg *m, const struct eom_result *r)
 		buf_putc(&b, ',');
 		json_method(&b, m, k);
 	}
+	struct explain_envelope env = { rx };
+	explain_put_json(&b, m, &env);
+	if (rx != NULL)
+		rx_put_json(&b, m, rx);
 	buf_puts(&b, "}\n");
 	fwrite(b.p, 1, b.len, stdout);
 	buf_free(&b);
 }
 
-static void print_text(struct msg *m, const struct eom_result *r)
+static void print_text(struct msg *m, const struct eom_result *r, const struct rx_source *rx)
 {
 	const struct verdict *v = &m->verdict;
+	struct explain_envelope env = { rx };
+	explain_print_text(m, &env);
+	printf("6. Authentication-Results\n");
 	printf("Authentication-Results: %s\n", r->ar_value);
 	printf("action: %s", action_name(r->action));
 	if (r->smtp_code != NULL)
@@ -319,31 +348,111 @@ static void print_text(struct msg *m, const struct eom_result *r)
 			       check_enabled(m->conn->rt, report_methods[k].check)
 				       ? "nothing to check" : "check not enabled");
 	}
+	if (rx != NULL)
+		rx_print_text(m, rx);
+}
+
+/* The whole input ("-": stdin) into b.  0, or -1 with a message printed. */
+static int read_input(const char *path, struct buf *b)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+	if (fp == NULL) {
+		fprintf(stderr, "cachet check: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char chunk[65536];
+	size_t n;
+	bool fits = true;
+	while (fits && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		fits = buf_append(b, chunk, n);
+	int rc = 0;
+	if (ferror(fp) || !fits) {
+		fprintf(stderr, "cachet check: %s: %s\n", path,
+			fits ? "read error" : "larger than 64 MB");
+		rc = -1;
+	}
+	if (!is_stdin)
+		fclose(fp);
+	return rc;
+}
+
+/*
+ * --from-received: the envelope from the receiver's trace fields, unless
+ * an option gives it.  Returns 0, or the exit status.
+ */
+static int envelope_from_received(const struct check_opts *o, struct arena *a,
+				  const struct buf *raw, struct check_opts *eff,
+				  struct rx_source *rx)
+{
+	const char *error;
+	int status;
+	if (rx_read(a, (const uint8_t *)raw->p, raw->len, o->receiver_id, rx, &error,
+		    &status) < 0) {
+		fprintf(stderr, "cachet check: %s: %s\n", o->input, error);
+		return status;
+	}
+	if (eff->client_ip == NULL)
+		eff->client_ip = rx->rcv.ip;
+	if (eff->helo == NULL)
+		eff->helo = rx->rcv.helo;
+	if (eff->mail_from == NULL)
+		eff->mail_from = rx->mail_from;
+	if (eff->client_ip == NULL)
+		fprintf(stderr, "cachet check: warning: the Received field %s added (header "
+			"field %zu) names no client address\n", rx->receiver_id,
+			rx->received_field);
+	return 0;
 }
 
 static int run(const struct check_opts *o, struct runtime *rt)
 {
-	struct conn *c = pipeline_conn_new_text(rt, NULL, o->client_ip);
-	if (o->helo != NULL)
-		pipeline_helo(c, o->helo);
-	struct msg *m = pipeline_msg_begin(c, o->mail_from, o->auth_user);
+	struct check_opts eff = *o;
+	struct buf raw;
+	buf_init(&raw, MESSAGE_MAX);
+	struct arena *a = arena_new();
+	struct rx_source rx_store, *rx = NULL;
+	if (o->from_received) {
+		if (read_input(o->input, &raw) < 0) {
+			buf_free(&raw);
+			arena_free(&a);
+			return 1;
+		}
+		int status = envelope_from_received(o, a, &raw, &eff, &rx_store);
+		if (status != 0) {
+			buf_free(&raw);
+			arena_free(&a);
+			return status;
+		}
+		rx = &rx_store;
+	}
+	struct conn *c = pipeline_conn_new_text(rt, NULL, eff.client_ip);
+	if (eff.helo != NULL)
+		pipeline_helo(c, eff.helo);
+	struct msg *m = pipeline_msg_begin(c, eff.mail_from, eff.auth_user);
 	if (o->have_now)
 		m->now = (time_t)o->now;
 	for (size_t i = 0; i < o->n_rcpts; i++)
 		pipeline_rcpt(m, o->rcpts[i]);
 	char *error = NULL;
-	int rc = feed_file(m, o->input, &error);
+	int rc = 0;
+	if (rx != NULL)
+		feed_message(m, raw.p, raw.len);
+	else
+		rc = feed_file(m, o->input, &error);
 	if (rc < 0) {
 		fprintf(stderr, "cachet check: %s\n", error);
 		free(error);
 	} else {
 		const struct eom_result *r = pipeline_eom(m);
 		if (o->json)
-			print_json(m, r);
+			print_json(m, r, rx);
 		else
-			print_text(m, r);
+			print_text(m, r, rx);
 	}
 	pipeline_conn_free(&c);
+	arena_free(&a);
+	buf_free(&raw);
 	return rc == 0 ? 0 : 1;
 }
 
