@@ -83,20 +83,35 @@ static const char *absolute(struct doctor *d, const char *name)
 					    : arena_printf(d->a, "%s.", name);
 }
 
-void doctor_publish_zone(struct doctor *d, const char *area, const char *name,
-			 const char *text, const char *zone, const char *note)
+static void publish(struct doctor *d, const char *area, const char *name, const char *type,
+		    const char *text, const char *zone, const char *note)
 {
-	/* one record per name: the first reason to publish it wins */
+	/* one record per name and type: the first reason to publish it wins */
 	const char *owner = absolute(d, name);
 	for (size_t i = 0; i < d->records.n; i++)
-		if (strcasecmp(d->records.v[i].name, owner) == 0)
+		if (strcasecmp(d->records.v[i].name, owner) == 0 &&
+		    strcmp(d->records.v[i].type, type) == 0)
 			return;
 	struct doctor_record *r = ARRAY_PUSH(&d->records);
 	r->area = area;
 	r->name = owner;
+	r->type = type;
 	r->text = arena_strdup(d->a, text);
 	r->zone = arena_strdup(d->a, zone);
 	r->note = arena_strdup(d->a, note);
+}
+
+void doctor_publish_zone(struct doctor *d, const char *area, const char *name,
+			 const char *text, const char *zone, const char *note)
+{
+	publish(d, area, name, "TXT", text, zone, note);
+}
+
+void doctor_publish_rr(struct doctor *d, const char *area, const char *name, const char *type,
+		       const char *data, const char *note)
+{
+	publish(d, area, name, type, data,
+		arena_printf(d->a, "%s IN %s %s\n", absolute(d, name), type, data), note);
 }
 
 void doctor_publish(struct doctor *d, const char *area, const char *name,
@@ -293,6 +308,7 @@ static struct dns *open_dns(const struct doctor_opts *o)
 {
 	struct dns_options opts = { 0 };
 	opts.test_zone = o->zone;
+	opts.test_zone_origin = o->domain;
 	if (o->n_nameservers > 0)
 		opts.nameservers = o->nameservers;
 	char *err = NULL;
@@ -423,7 +439,9 @@ static void print_json(const struct doctor *d)
 		json_put_string(&b, r->area);
 		buf_puts(&b, ",\"name\":");
 		json_put_string(&b, r->name);
-		buf_puts(&b, ",\"type\":\"TXT\",\"text\":");
+		buf_puts(&b, ",\"type\":");
+		json_put_string(&b, r->type);
+		buf_puts(&b, ",\"text\":");
 		json_put_string(&b, r->text);
 		buf_puts(&b, ",\"zone\":");
 		json_put_string(&b, r->zone);

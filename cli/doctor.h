@@ -47,7 +47,8 @@ struct doctor_finding {
 struct doctor_record {
 	const char *area;
 	const char *name;	/* owner, with its final dot */
-	const char *text;	/* the TXT data, strings joined */
+	const char *type;	/* "TXT", "MX", "A" or "AAAA" */
+	const char *text;	/* the record's data (TXT: the strings joined) */
 	const char *zone;	/* master-file syntax, one or more lines ending in "\n" */
 	const char *note;	/* what it fixes, and where it goes if not the domain's zone */
 };
@@ -98,13 +99,16 @@ void doctor_detail(struct doctor *d, struct doctor_finding *f, const char *fmt, 
  * Adds a TXT record to publish at name (with or without its final dot),
  * its text given in parts (each starts a new character-string); note says
  * what it fixes (and whose zone it goes into when not the domain's).  One
- * record per name: the first one given wins.
+ * record per name and type: the first one given wins.
  */
 void doctor_publish(struct doctor *d, const char *area, const char *name,
 		    const struct slice *parts, size_t n, const char *note);
 /* The same, the zone text given whole (DKIM's, from dkim_privkey_zone_record). */
 void doctor_publish_zone(struct doctor *d, const char *area, const char *name,
 			 const char *text, const char *zone, const char *note);
+/* A record of another type at name (MX, A, AAAA), its data as a zone file writes it. */
+void doctor_publish_rr(struct doctor *d, const char *area, const char *name, const char *type,
+		       const char *data, const char *note);
 
 /* Does the TXT record start with word, ASCII case ignored, then a space or its end? */
 bool doctor_txt_starts(const struct dns_rr *rr, const char *word);

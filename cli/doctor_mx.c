@@ -45,6 +45,45 @@ static size_t host_addrs(struct doctor *d, const char *host, struct buf *list)
 	return n;
 }
 
+/*
+ * The address records to publish for host: the first --ip of each family
+ * (the server the user runs doctor for).  Without --ip nothing can be
+ * known, and a finding says so instead.
+ */
+static bool publish_addrs(struct doctor *d, const char *host, const char *why)
+{
+	bool any = false;
+	for (size_t i = 0; i < d->n_ips; i++) {
+		const char *type = strchr(d->ips[i], ':') != NULL ? "AAAA" : "A";
+		doctor_publish_rr(d, "mx", host, type, d->ips[i], why);
+		any = true;
+	}
+	return any;
+}
+
+static void no_address(struct doctor *d, const struct mx_host *h)
+{
+	struct doctor_finding *f =
+		doctor_say(d, "mx", "mx.host", DOCTOR_FAIL,
+			   "MX %u %s has no address (no A or AAAA record): mail to %s cannot be "
+			   "delivered there", h->pref, h->name, d->domain);
+	if (!publish_addrs(d, arena_printf(d->a, "%s.", h->name),
+			   "MX: the mail host's address (from --ip)"))
+		doctor_detail(d, f, "publish an A or AAAA record for %s with its address (or give "
+			      "--ip and doctor prints it)", h->name);
+}
+
+/* No MX: the record to publish, under the usual name for a mail host. */
+static void publish_mx(struct doctor *d)
+{
+	const char *host = arena_printf(d->a, "mail.%s.", d->domain);
+	doctor_publish_rr(d, "mx", d->domain, "MX", arena_printf(d->a, "10 %s", host),
+			  arena_printf(d->a, "MX: the host that receives mail for %s (mail.%s is "
+				       "a suggestion: name the server your MTA runs on)",
+				       d->domain, d->domain));
+	publish_addrs(d, host, "MX: the mail host's address (from --ip)");
+}
+
 void doctor_mx(struct doctor *d)
 {
 	const struct dns_answer *a = doctor_lookup(d, d->domain, DNS_T_MX);
@@ -63,12 +102,14 @@ void doctor_mx(struct doctor *d)
 	if (a->status == DNS_NXDOMAIN) {
 		doctor_say(d, "mx", "mx.present", DOCTOR_FAIL,
 			   "%s does not exist in DNS (NXDOMAIN): nothing else can work", d->domain);
+		publish_mx(d);
 		return;
 	}
 	if (a->status != DNS_OK || a->count == 0) {
 		doctor_say(d, "mx", "mx.present", DOCTOR_FAIL,
 			   "no MX record: receivers distrust mail from a domain that cannot receive "
 			   "any, and replies and bounces have nowhere to go");
+		publish_mx(d);
 		return;
 	}
 	if (a->count == 1 && a->rr[0].u.mx.exchange[0] == '\0') {
@@ -90,9 +131,7 @@ void doctor_mx(struct doctor *d)
 			doctor_say(d, "mx", "mx.host", DOCTOR_OK, "MX %u %s has an address: %s",
 				   hosts[i].pref, hosts[i].name, list.p);
 		else
-			doctor_say(d, "mx", "mx.host", DOCTOR_FAIL,
-				   "MX %u %s has no address (no A or AAAA record): mail to %s cannot "
-				   "be delivered there", hosts[i].pref, hosts[i].name, d->domain);
+			no_address(d, &hosts[i]);
 		buf_free(&list);
 	}
 	if (a->count > DOCTOR_MAX_MX)

@@ -38,8 +38,12 @@ struct keys_dns {
 
 /* --dns-zone / --nameserver: 0, or -1 after saying why on stderr. */
 int keys_dns_option(struct keys_dns *d, bool zone, const char *arg, const char *cmd);
-/* A resolver for these options (a new one each time: no answers cached). NULL after saying why. */
-struct dns *keys_dns_open(const struct keys_dns *d, const char *cmd);
+/*
+ * A resolver for these options (a new one each time: no answers cached);
+ * relative names in a --dns-zone file are relative to domain.  NULL after
+ * saying why.
+ */
+struct dns *keys_dns_open(const struct keys_dns *d, const char *domain, const char *cmd);
 
 /* Is s a domain name or selector we will write into files and records? NULL, or why not. */
 const char *keys_name_problem(const char *s);

@@ -58,10 +58,11 @@ int keys_dns_option(struct keys_dns *d, bool zone, const char *arg, const char *
 	return 0;
 }
 
-struct dns *keys_dns_open(const struct keys_dns *d, const char *cmd)
+struct dns *keys_dns_open(const struct keys_dns *d, const char *domain, const char *cmd)
 {
 	struct dns_options o = { 0 };
 	o.test_zone = d->zone;
+	o.test_zone_origin = domain;
 	if (d->n_nameservers > 0)
 		o.nameservers = d->nameservers;
 	char *error = NULL;

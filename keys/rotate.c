@@ -342,7 +342,7 @@ static enum keys_test_result wait_published(const struct rotate_opts *o,
 	time_t start = time(NULL);
 	enum keys_test_result r = KEYS_TEST_TEMP;
 	for (bool first = true;; first = false) {
-		struct dns *dns = keys_dns_open(&o->dns, "rotate");
+		struct dns *dns = keys_dns_open(&o->dns, o->domain, "rotate");
 		if (dns == NULL)
 			return KEYS_TEST_TEMP;
 		r = keys_test(dns, o->domain, o->selector, key, path, first ? stdout : NULL);

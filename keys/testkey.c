@@ -178,7 +178,7 @@ int cmd_testkey(int argc, char **argv)
 		free(err);
 		return 2;
 	}
-	struct dns *dns = keys_dns_open(&d, "testkey");
+	struct dns *dns = keys_dns_open(&d, domain, "testkey");
 	int rc = 2;
 	if (dns != NULL) {
 		rc = keys_test(dns, domain, selector, key, key_path, stdout) == KEYS_TEST_MATCH ? 0 : 1;

@@ -463,7 +463,7 @@ struct dns *dns_new(const struct dns_options *opts, char **error_r)
 	d->timeout_ms = opts->timeout_ms != 0 ? opts->timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
 	d->stop_pipe[0] = d->stop_pipe[1] = -1;
 	if (opts->test_zone != NULL) {
-		d->zone = zone_load(opts->test_zone, error_r);
+		d->zone = zone_load_at(opts->test_zone, opts->test_zone_origin, error_r);
 		if (d->zone == NULL) {
 			free(d);
 			return NULL;

@@ -79,6 +79,7 @@ struct dns_answer {
 struct dns_options {
 	const char *const *nameservers;	/* "IP" or "IP@PORT"; NULL-terminated; NULL = system */
 	const char *test_zone;		/* path of a zone file, or NULL */
+	const char *test_zone_origin;	/* its names relative to this, or NULL (zone_load_at) */
 	unsigned timeout_ms;		/* 0 = default 5000 */
 };
 

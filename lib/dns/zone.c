@@ -737,9 +737,15 @@ static bool record(struct parser *p)
 	return add_record(p, p->owner, r);
 }
 
-struct zone *zone_parse(const char *name, const char *text, size_t len, char **error_r)
+static bool normalize(const char *name, char out[NAME_MAX_TEXT + 1]);
+
+/* origin: the default $ORIGIN, or NULL for none */
+static struct zone *parse_at(const char *name, const char *text, size_t len, const char *origin,
+			     char **error_r)
 {
 	struct parser *p = xcalloc(1, sizeof(*p));
+	if (origin != NULL && normalize(origin, p->origin))
+		p->have_origin = true;
 	p->file = name;
 	p->text = text;
 	p->len = len;
@@ -761,19 +767,29 @@ struct zone *zone_parse(const char *name, const char *text, size_t len, char **e
 	return z;
 }
 
-struct zone *zone_load(const char *path, char **error_r)
+struct zone *zone_parse(const char *name, const char *text, size_t len, char **error_r)
+{
+	return parse_at(name, text, len, NULL, error_r);
+}
+
+struct zone *zone_load_at(const char *path, const char *origin, char **error_r)
 {
 	struct buf data, why;
 	buf_init(&data, ZONE_MAX_FILE + 1);
 	buf_init(&why, 4096);
 	struct zone *z = NULL;
 	if (file_read_regular(path, ZONE_MAX_FILE, &data, &why))
-		z = zone_parse(path, data.p, data.len, error_r);
+		z = parse_at(path, data.p, data.len, origin, error_r);
 	else
 		*error_r = buf_steal(&why);
 	buf_free(&why);
 	buf_free(&data);
 	return z;
+}
+
+struct zone *zone_load(const char *path, char **error_r)
+{
+	return zone_load_at(path, NULL, error_r);
 }
 
 /* ---- lookups ---- */

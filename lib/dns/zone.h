@@ -33,6 +33,12 @@ struct zone;
 
 /* Returns NULL and sets *error_r ("FILE:LINE: message"; free() it). */
 struct zone *zone_load(const char *path, char **error_r);
+/*
+ * The same, with relative names taken relative to origin until a $ORIGIN
+ * says otherwise, as a name server does with the zone its configuration
+ * names (a zone file written for BIND or NSD often has no $ORIGIN).
+ */
+struct zone *zone_load_at(const char *path, const char *origin, char **error_r);
 /* Parses text as if it were the file `name` (tests, fuzzing). */
 struct zone *zone_parse(const char *name, const char *text, size_t len, char **error_r);
 void zone_free(struct zone **z);

@@ -74,6 +74,11 @@ t_check "good: exit 0" test "$(cat "$T/good.rc")" = 0
 t_check "good: every check ok (none failed, none warned, none only informative)" \
 	test "$(json "$T/good.json" 'sorted(set(c["status"] for c in d["checks"]))')" = "['ok']"
 t_check "good: no record to publish" test "$(json "$T/good.json" 'len(d["records"])')" = 0
+# the zone file as a name server's configuration names it: no $ORIGIN
+grep -v '^\$ORIGIN' "$L/good.lab.example.zone" >"$T/good.noorigin.zone"
+LC_ALL=C doctor good --dns-zone "$T/good.noorigin.zone" --ascii >"$T/good.noorigin.out" 2>&1
+t_check "good: a zone file without \$ORIGIN is read relative to the domain" \
+	test "$(tail -n +2 "$T/good.out")" = "$(tail -n +2 "$T/good.noorigin.out")"
 LC_ALL=C.UTF-8 doctor good --dns-zone "$L/good.lab.example.zone" >"$T/good.utf8"
 marks=$(grep '^  [^ ]' "$T/good.utf8" | cut -c3- | cut -d' ' -f1 | sort -u | tr '\n' ' ')
 t_check "good: under a UTF-8 locale every line is ✓ (got: $marks)" test "$marks" = "✓ "

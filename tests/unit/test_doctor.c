@@ -35,6 +35,8 @@ struct dcase {
 	const char *ip, *selector, *key;	/* --ip, --selector, --key (data/ path) */
 	struct want want[4];
 	const char *record;	/* a record offered at this name, or NULL */
+	const char *record_type; /* and of this type (NULL: any) */
+	const char *record_data; /* with this data (NULL: any) */
 	bool no_fail;		/* and nothing fails */
 };
 
@@ -59,7 +61,8 @@ static void dump(const struct doctor *d)
 			printf("#         %s\n", d->findings.v[i].detail[k]);
 	}
 	for (size_t i = 0; i < d->records.n; i++)
-		printf("#     record %s\n", d->records.v[i].name);
+		printf("#     record %s %s %s\n", d->records.v[i].name, d->records.v[i].type,
+		       d->records.v[i].text);
 }
 
 static void run_case(const struct dcase *c, char *zone)
@@ -97,9 +100,14 @@ static void run_case(const struct dcase *c, char *zone)
 	if (c->record != NULL) {
 		bool found = false;
 		for (size_t i = 0; i < d.records.n && !found; i++)
-			found = strcmp(d.records.v[i].name, c->record) == 0;
+			found = strcmp(d.records.v[i].name, c->record) == 0 &&
+				(c->record_type == NULL ||
+				 strcmp(d.records.v[i].type, c->record_type) == 0) &&
+				(c->record_data == NULL ||
+				 strcmp(d.records.v[i].text, c->record_data) == 0);
 		if (!found) {
-			t_fail(__FILE__, __LINE__, "%s: no record offered at %s", c->domain, c->record);
+			t_fail(__FILE__, __LINE__, "%s: no %s record offered at %s", c->domain,
+			       c->record_type != NULL ? c->record_type : "", c->record);
 			bad = true;
 		}
 	}
@@ -128,10 +136,21 @@ static void run_cases(const struct dcase *cases, size_t n)
 static void test_mx(void)
 {
 	static const struct dcase cases[] = {
-		{ "nomx.lab.example", .want = { { "mx.present", DOCTOR_FAIL, "no MX record" } } },
-		{ "gone.lab.example", .want = { { "mx.present", DOCTOR_FAIL, "does not exist" } } },
+		{ "nomx.lab.example", .want = { { "mx.present", DOCTOR_FAIL, "no MX record" } },
+		  .record = "nomx.lab.example.", .record_type = "MX",
+		  .record_data = "10 mail.nomx.lab.example." },
+		/* with --ip, the suggested host's address too */
+		{ "nomx.lab.example", .ip = "192.0.2.77",
+		  .want = { { "mx.present", DOCTOR_FAIL, "no MX record" } },
+		  .record = "mail.nomx.lab.example.", .record_type = "A", .record_data = "192.0.2.77" },
+		{ "gone.lab.example", .want = { { "mx.present", DOCTOR_FAIL, "does not exist" } },
+		  .record = "gone.lab.example.", .record_type = "MX" },
 		{ "nullmx.lab.example", .want = { { "mx.null", DOCTOR_WARN, "RFC 7505" } } },
-		{ "noaddr.lab.example", .want = { { "mx.host", DOCTOR_FAIL, "has no address" } } },
+		{ "noaddr.lab.example", .want = { { "mx.host", DOCTOR_FAIL, "has no address" },
+						  { "mx.host", DOCTOR_FAIL, "or give --ip" } } },
+		{ "noaddr.lab.example", .ip = "2001:db8::25",
+		  .want = { { "mx.host", DOCTOR_FAIL, "has no address" } },
+		  .record = "mx.noaddr.lab.example.", .record_type = "AAAA", .record_data = "2001:db8::25" },
 		/* by preference, each host's address said */
 		{ "twomx.lab.example", .want = { { "mx.host", DOCTOR_OK, "MX 10 a.twomx.lab.example has an address: 192.0.2.1" },
 						 { "mx.host", DOCTOR_OK, "MX 20 b.twomx" } } },

@@ -516,6 +516,36 @@ static void test_load_errors_name_the_file(void)
 	free(error);
 }
 
+/* A zone file without $ORIGIN: the origin given, as a name server's configuration does. */
+static void test_load_with_default_origin(void)
+{
+	char *path = fixture("relative.zone");
+	char *error = NULL;
+	struct zone *z = zone_load(path, &error);
+	T_CHECK(z == NULL);
+	T_CHECK(error != NULL && strstr(error, ":4: relative name \"@\" without $ORIGIN") != NULL);
+	free(error);
+	error = NULL;
+	z = zone_load_at(path, "Lab.Example.", &error);
+	if (z == NULL)
+		printf("#   %s\n", error);
+	T_CHECK(z != NULL);
+	if (z != NULL) {
+		static const struct lookup_case cases[] = {
+			{ NULL, "lab.example", DNS_T_MX, DNS_OK, "10 mail.lab.example", -1 },
+			{ NULL, "mail.lab.example", DNS_T_A, DNS_OK, "192.0.2.25", -1 },
+			/* a $ORIGIN in the file takes over */
+			{ NULL, "www.other.example", DNS_T_A, DNS_OK, "192.0.2.80", -1 },
+			{ NULL, "www.lab.example", DNS_T_A, DNS_NXDOMAIN, NULL, -1 },
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			check_lookup(&cases[i], z);
+	}
+	zone_free(&z);
+	free(error);
+	free(path);
+}
+
 int main(void)
 {
 	T_RUN(test_syntax_features);
@@ -530,5 +560,6 @@ int main(void)
 	T_RUN(test_txt_record_limit);
 	T_RUN(test_load_file);
 	T_RUN(test_load_errors_name_the_file);
+	T_RUN(test_load_with_default_origin);
 	return t_done();
 }
