@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@
 #include "log.h"
 #include "milter.h"
 #include "runtime.h"
+#include "user.h"
 #include "xalloc.h"
 
 #define DEFAULT_CONFIG "/etc/cachet/cachet.conf"
@@ -230,32 +230,6 @@ static const char *local_socket_path(const char *spec)
 	return spec[0] == '/' ? spec : NULL;
 }
 
-static int lookup_user(const char *spec, uid_t *uid_r, gid_t *gid_r, char **name_r)
-{
-	char *user = xstrdup(spec), *group = strchr(user, ':');
-	if (group != NULL)
-		*group++ = '\0';
-	struct passwd *pw = getpwnam(user);
-	if (pw == NULL) {
-		log_msg(LOG_ERR, NULL, "UserID %s: no such user", user);
-		free(user);
-		return -1;
-	}
-	*uid_r = pw->pw_uid;
-	*gid_r = pw->pw_gid;
-	if (group != NULL) {
-		struct group *gr = getgrnam(group);
-		if (gr == NULL) {
-			log_msg(LOG_ERR, NULL, "UserID %s: no such group %s", spec, group);
-			free(user);
-			return -1;
-		}
-		*gid_r = gr->gr_gid;
-	}
-	*name_r = user;
-	return 0;
-}
-
 /* Does UserID name a real user (and group)?  Part of -n's checks. */
 static int check_user(const struct config *cfg)
 {
@@ -264,7 +238,7 @@ static int check_user(const struct config *cfg)
 	uid_t uid;
 	gid_t gid;
 	char *name;
-	if (lookup_user(cfg->user_id, &uid, &gid, &name) < 0)
+	if (user_lookup(cfg->user_id, &uid, &gid, &name) < 0)
 		return -1;
 	free(name);
 	return 0;
@@ -297,7 +271,7 @@ static int drop_privileges(const struct config *cfg)
 	uid_t uid;
 	gid_t gid;
 	char *name;
-	if (lookup_user(cfg->user_id, &uid, &gid, &name) < 0)
+	if (user_lookup(cfg->user_id, &uid, &gid, &name) < 0)
 		return -1;
 	int rc = prepare_socket(cfg, getuid() == 0, uid, gid);
 	if (rc == 0 && getuid() == 0 &&

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,34 +15,8 @@
 #include "privs.h"
 
 #include "log.h"
+#include "user.h"
 #include "xalloc.h"
-
-/* UserID "user[:group]": its uid and gid (the user's own, or the group's). */
-static int lookup_user(const char *spec, uid_t *uid_r, gid_t *gid_r, char **name_r)
-{
-	char *user = xstrdup(spec), *group = strchr(user, ':');
-	if (group != NULL)
-		*group++ = '\0';
-	struct passwd *pw = getpwnam(user);
-	if (pw == NULL) {
-		log_msg(LOG_ERR, NULL, "UserID %s: no such user", user);
-		free(user);
-		return -1;
-	}
-	*uid_r = pw->pw_uid;
-	*gid_r = pw->pw_gid;
-	if (group != NULL) {
-		struct group *gr = getgrnam(group);
-		if (gr == NULL) {
-			log_msg(LOG_ERR, NULL, "UserID %s: no such group %s", spec, group);
-			free(user);
-			return -1;
-		}
-		*gid_r = gr->gr_gid;
-	}
-	*name_r = user;
-	return 0;
-}
 
 int privs_check_root(const struct pconf *c)
 {
@@ -73,7 +46,7 @@ int privs_switch_user(const struct pconf *c, const char *const *sockets, size_t 
 	char *name;
 	if (c->user_id == NULL)
 		return 0;
-	if (lookup_user(c->user_id, &uid, &gid, &name) < 0)
+	if (user_lookup(c->user_id, &uid, &gid, &name) < 0)
 		return -1;
 	if (geteuid() != 0) {
 		if (geteuid() != uid)
