@@ -230,6 +230,15 @@ run: deps all
 	@echo "  smtpd_milters = inet:127.0.0.1:8891"
 	@echo "  milter_default_action = tempfail"
 	@echo "(also non_smtpd_milters = \$$smtpd_milters to filter local submissions)"
+	@echo "  smtpd_recipient_restrictions = ..., check_policy_service inet:127.0.0.1:10031"
+	@echo "  smtpd_end_of_data_restrictions = check_policy_service inet:127.0.0.1:10031"
+	@# cachet-policyd refuses root: as root it runs as nobody (a copy of its
+	@# configuration with UserID added, under $(BUILD)/run); both stop together.
+	@mkdir -p $(BUILD)/run
+	@{ cat conf/cachet-policyd.conf; [ "$$(id -u)" != 0 ] || echo "UserID nobody"; } \
+		>$(BUILD)/run/cachet-policyd.conf
+	@$(BUILD)/bin/cachet-policyd -c $(BUILD)/run/cachet-policyd.conf -f & pd=$$!; \
+	trap 'kill $$pd 2>/dev/null; wait $$pd' EXIT INT TERM; \
 	$(BUILD)/bin/cachet-milterd -c conf/cachet.conf -f
 
 unit: $(UNIT_BINS)
