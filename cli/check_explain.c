@@ -227,6 +227,14 @@ static const char *align_words(enum dmarc_align a, const char *result)
 	return "not evaluated (no DMARC policy)";
 }
 
+/* An aligned identifier that did not pass: DMARC counts only a pass. */
+static const char *counts_words(enum dmarc_align a, const char *result)
+{
+	bool aligned = a == DMARC_ALIGN_EXACT || a == DMARC_ALIGN_RELAXED;
+	return aligned && result != NULL && strcmp(result, "pass") != 0
+		       ? "; it did not pass, so it does not count for DMARC" : "";
+}
+
 static void text_alignment(const struct dmarc_result *d)
 {
 	printf("4. From domain and alignment\n");
@@ -242,14 +250,16 @@ static void text_alignment(const struct dmarc_result *d)
 		printf("   modes: SPF %s, DKIM %s\n", d->policy->aspf_strict ? "strict" : "relaxed",
 		       d->policy->adkim_strict ? "strict" : "relaxed");
 	if (d->spf_result != NULL)
-		printf("   SPF  %s (%s): %s, %s\n", or_none(d->spf_domain), or_none(d->spf_scope),
-		       d->spf_result, align_words(d->spf_align, d->spf_result));
+		printf("   SPF  %s (%s): %s, %s%s\n", or_none(d->spf_domain), or_none(d->spf_scope),
+		       d->spf_result, align_words(d->spf_align, d->spf_result),
+		       counts_words(d->spf_align, d->spf_result));
 	else
 		printf("   SPF  no result to align\n");
 	for (size_t i = 0; i < d->n_dkim; i++)
-		printf("   DKIM %s (s=%s): %s, %s\n", or_none(d->dkim[i].domain),
+		printf("   DKIM %s (s=%s): %s, %s%s\n", or_none(d->dkim[i].domain),
 		       or_none(d->dkim[i].selector), d->dkim[i].result,
-		       align_words(d->dkim[i].align, d->dkim[i].result));
+		       align_words(d->dkim[i].align, d->dkim[i].result),
+		       counts_words(d->dkim[i].align, d->dkim[i].result));
 }
 
 static void text_dmarc(const struct dmarc_result *d)

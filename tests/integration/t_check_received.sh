@@ -72,6 +72,8 @@ check "altered body: the header fields still verify" has "b= still verifies: the
 check "altered body: they say pass, we say fail, body changed" \
 	has $'dkim  d=good.lab.example s=s2025: they say dkim=pass, we say dkim=fail\n         body changed — the message was altered after they received it, or saved with a different line ending' "$out"
 check "altered body: DMARC still agrees (SPF aligned)" has "dmarc From good.lab.example: both say pass" "$out"
+check "altered body: an aligned DKIM fail is said not to count" \
+	has "DKIM good.lab.example (s=s2025): fail, aligned (the same domain); it did not pass, so it does not count for DMARC" "$out"
 
 # --- a signed header field changed ---
 sed 's/^Subject: Quarterly figures/Subject: Quarterly FIGURES/' "$MSG" >"$T/subject.eml"
