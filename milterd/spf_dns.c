@@ -2,10 +2,10 @@
  * check_host() (RFC 7208) over our DNS layer, with our limits (see
  * spf_dns.h).
  *
- * Who does what.  This file parses every SPF record against the ABNF of
- * section 12 (record_parse), expands every macro (7.3, expand), decides
- * whether each target name is usable in DNS, and answers every DNS question
- * libspf2 asks.  libspf2 walks the mechanisms of a record we rewrote for it
+ * Who does what.  spf_record.c parses every SPF record against the ABNF
+ * of section 12 (spf_record_parse); this file expands every macro (7.3,
+ * expand), decides whether each target name is usable in DNS, and answers
+ * every DNS question libspf2 asks.  libspf2 walks the mechanisms of a record we rewrote for it
  * (canonical_record): the same terms in the same order, but each target
  * name (include, a, mx, exists, redirect, exp) replaced by a marker
  * "<n>.m.cachet.invalid" that our `lookup`, `get_spf` and `get_exp` hooks
@@ -101,6 +101,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "spf_record.h"
 #include "xalloc.h"
 
 /* Names an MX or PTR answer gave, whose address lookups are not terms. */
@@ -117,463 +118,6 @@
 #define MARKER_SUFFIX ".m.cachet.invalid"
 /* A target that is no usable name, in a ptr term (RFC 6761: never exists). */
 #define UNUSABLE_PTR "unusable.cachet.invalid"
-
-/* ---- records (RFC 7208 section 12) ---- */
-
-enum term_kind { M_ALL, M_INCLUDE, M_A, M_MX, M_PTR, M_IP4, M_IP6, M_EXISTS };
-
-struct term {
-	enum term_kind kind;
-	char qual;		/* '+', '-', '~' or '?' */
-	struct slice spec;	/* domain-spec; p == NULL when absent */
-	struct slice net;	/* ip4/ip6 network */
-	int cidr4, cidr6;	/* -1 when absent */
-	struct slice text;	/* the whole term as written (explanations) */
-};
-
-struct rec {
-	struct term t[SPF_MAX_TERMS];
-	size_t n;
-	struct slice redirect, exp;	/* p == NULL when absent */
-	struct slice redirect_term;	/* "redirect=..." as written */
-	bool has_all;
-};
-
-static bool is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_alnum(char c)
-{
-	return is_alpha(c) || is_digit(c);
-}
-
-/* RFC 7208 7.1: macro letters; c, r and t only in explanation text. */
-static bool macro_letter_ok(char c, bool in_exp)
-{
-	if (c >= 'A' && c <= 'Z')
-		c = (char)(c - 'A' + 'a');
-	if (c != '\0' && strchr("slodiphv", c) != NULL)
-		return true;
-	return in_exp && c != '\0' && strchr("crt", c) != NULL;
-}
-
-static bool delimiter(char c)
-{
-	return c != '\0' && strchr(".-+,/_=", c) != NULL;
-}
-
-/*
- * A macro-expand at s[i] == '%' (RFC 7208 7.1): "%{" letter *DIGIT ["r"]
- * *delimiter "}", "%%", "%_" or "%-".  Returns its length, 0 if invalid
- * ("a '%' not followed by a valid macro is a syntax error").
- */
-static size_t macro_len(const char *s, size_t len, size_t i, bool in_exp)
-{
-	if (i + 1 >= len)
-		return 0;
-	char c = s[i + 1];
-	if (c == '%' || c == '_' || c == '-')
-		return 2;
-	if (c != '{' || i + 2 >= len || !macro_letter_ok(s[i + 2], in_exp))
-		return 0;
-	size_t k = i + 3, digits = 0;
-	unsigned value = 0;
-	while (k < len && is_digit(s[k])) {
-		if (value < 100000)
-			value = value * 10 + (unsigned)(s[k] - '0');
-		digits++;
-		k++;
-	}
-	/* RFC 7208 7.3: a DIGIT transformer's value MUST be nonzero */
-	if (digits > 0 && value == 0)
-		return 0;
-	if (k < len && (s[k] == 'r' || s[k] == 'R'))
-		k++;
-	while (k < len && delimiter(s[k]))
-		k++;
-	return k < len && s[k] == '}' ? k + 1 - i : 0;
-}
-
-/*
- * A macro-string (or, in_exp, an explain-string, which may hold spaces).
- * Counts macros into *n; on success *last_macro_r says whether it ends with
- * a macro-expand and *tail_r is where its last run of literals starts.
- */
-static const char *macro_string_check(const char *s, size_t len, bool in_exp, size_t *n,
-				      bool *last_macro_r, size_t *tail_r)
-{
-	bool last_macro = false;
-	size_t tail = 0;
-	for (size_t i = 0; i < len;) {
-		if (s[i] == '%') {
-			size_t m = macro_len(s, len, i, in_exp);
-			if (m == 0)
-				return "\"%\" not followed by a valid macro (RFC 7208 7.1)";
-			if (s[i + 1] == '{')
-				(*n)++;
-			i += m;
-			last_macro = true;
-			tail = i;
-			continue;
-		}
-		/* macro-literal = %x21-24 / %x26-7E; SP only in explain-string */
-		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e) {
-			if (!(in_exp && s[i] == ' '))
-				return "character not allowed in a macro-string (RFC 7208 7.1)";
-		}
-		last_macro = false;
-		i++;
-	}
-	if (last_macro_r != NULL)
-		*last_macro_r = last_macro;
-	if (tail_r != NULL)
-		*tail_r = tail;
-	return NULL;
-}
-
-/* toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum ) */
-static bool toplabel_ok(const char *s, size_t len)
-{
-	if (len == 0)
-		return false;
-	bool alpha = false, dash = false;
-	for (size_t i = 0; i < len; i++) {
-		if (is_alpha(s[i]))
-			alpha = true;
-		else if (s[i] == '-')
-			dash = true;
-		else if (!is_digit(s[i]))
-			return false;
-	}
-	if (!dash)
-		return alpha;
-	return is_alnum(s[0]) && is_alnum(s[len - 1]);
-}
-
-/*
- * domain-spec = macro-string domain-end
- * domain-end  = ( "." toplabel [ "." ] ) / macro-expand
- * Our limits (the CVE guard) apply too.
- */
-static const char *domain_spec_check(struct slice d)
-{
-	if (d.len == 0)
-		return "empty domain-spec";
-	if (d.len > SPF_MAX_TERM_ARG_LEN)
-		return "term argument too long";
-	size_t n = 0, tail = 0;
-	bool last_macro = false;
-	const char *err = macro_string_check(d.p, d.len, false, &n, &last_macro, &tail);
-	if (err != NULL)
-		return err;
-	if (n > SPF_MAX_TERM_MACROS)
-		return "too many macros in one term";
-	if (last_macro)
-		return NULL;
-	/* the literals after the last macro end in "." toplabel [ "." ] */
-	size_t end = d.len;
-	if (end > tail && d.p[end - 1] == '.')
-		end--;
-	size_t dot = end;
-	while (dot > tail && d.p[dot - 1] != '.')
-		dot--;
-	if (dot == tail)
-		return "domain-spec does not end in a toplabel or a macro (RFC 7208 7.1)";
-	if (!toplabel_ok(d.p + dot, end - dot))
-		return "domain-spec has an invalid toplabel (RFC 7208 7.1)";
-	return NULL;
-}
-
-/* "/" ( "0" / %x31-39 0*N DIGIT ), value at most max. */
-static bool cidr_ok(const char *s, size_t len, int max, int *out)
-{
-	if (len == 0 || len > 3 || (len > 1 && s[0] == '0'))
-		return false;
-	int v = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (!is_digit(s[i]))
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* ip4-network = qnum "." qnum "." qnum "." qnum, no leading zeros. */
-static bool ip4_network_ok(struct slice s)
-{
-	size_t i = 0;
-	for (int part = 0; part < 4; part++) {
-		if (part > 0) {
-			if (i >= s.len || s.p[i] != '.')
-				return false;
-			i++;
-		}
-		size_t start = i;
-		int v = 0;
-		while (i < s.len && is_digit(s.p[i]) && i - start < 3)
-			v = v * 10 + (s.p[i++] - '0');
-		if (i == start || v > 255 || (i - start > 1 && s.p[start] == '0'))
-			return false;
-	}
-	return i == s.len;
-}
-
-/* ip6-network = <RFC 4291 section 2.2> */
-static bool ip6_network_ok(struct slice s)
-{
-	char tmp[INET6_ADDRSTRLEN + 1];
-	struct in6_addr a;
-	if (s.len == 0 || s.len >= sizeof(tmp))
-		return false;
-	for (size_t i = 0; i < s.len; i++)
-		if (!(is_digit(s.p[i]) || strchr("abcdefABCDEF:.", s.p[i]) != NULL) || s.p[i] == '\0')
-			return false;
-	memcpy(tmp, s.p, s.len);
-	tmp[s.len] = '\0';
-	return inet_pton(AF_INET6, tmp, &a) == 1;
-}
-
-/* Removes a dual-cidr-length from the end of *rest (a and mx). */
-static const char *dual_cidr(struct slice *rest, struct term *t)
-{
-	const char *p = rest->p;
-	size_t len = rest->len, d = len;
-	while (d > 0 && is_digit(p[d - 1]))
-		d--;
-	if (d < len && d >= 2 && p[d - 1] == '/' && p[d - 2] == '/') {
-		if (!cidr_ok(p + d, len - d, 128, &t->cidr6))
-			return "invalid ip6-cidr-length (RFC 7208 5.3, 5.4)";
-		len = d - 2;
-		d = len;
-		while (d > 0 && is_digit(p[d - 1]))
-			d--;
-	}
-	if (d < len && d >= 1 && p[d - 1] == '/') {
-		if (!cidr_ok(p + d, len - d, 32, &t->cidr4))
-			return "invalid ip4-cidr-length (RFC 7208 5.3, 5.4)";
-		len = d - 1;
-	}
-	rest->len = len;
-	return NULL;
-}
-
-static const struct {
-	const char *name;
-	enum term_kind kind;
-} mechanisms[] = {
-	{ "all", M_ALL }, { "include", M_INCLUDE }, { "a", M_A }, { "mx", M_MX },
-	{ "ptr", M_PTR }, { "ip4", M_IP4 }, { "ip6", M_IP6 }, { "exists", M_EXISTS },
-};
-
-/* directive = [ qualifier ] mechanism */
-static const char *directive_parse(struct slice s, struct term *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->cidr4 = t->cidr6 = -1;
-	t->qual = '+';
-	t->text = s;
-	size_t i = 0;
-	if (strchr("+-?~", s.p[0]) != NULL)
-		t->qual = s.p[i++];
-	size_t name = i;
-	while (i < s.len && is_alnum(s.p[i]))
-		i++;
-	size_t k = 0;
-	while (k < ARRAY_LEN(mechanisms) && !slice_eq_ci(slice_make(s.p + name, i - name),
-							  mechanisms[k].name))
-		k++;
-	if (k == ARRAY_LEN(mechanisms))
-		return "unknown mechanism (RFC 7208 4.6.1)";
-	t->kind = mechanisms[k].kind;
-	struct slice rest = slice_make(s.p + i, s.len - i);
-	switch (t->kind) {
-	case M_ALL:
-		return rest.len == 0 ? NULL : "\"all\" takes no argument (RFC 7208 5.1)";
-	case M_A:
-	case M_MX: {
-		const char *err = dual_cidr(&rest, t);
-		if (err != NULL)
-			return err;
-		if (rest.len == 0)
-			return NULL;
-		break;
-	}
-	case M_PTR:
-		if (rest.len == 0)
-			return NULL;
-		break;
-	case M_IP4:
-	case M_IP6: {
-		if (rest.len < 2 || rest.p[0] != ':')
-			return "ip4/ip6 need an address (RFC 7208 5.6)";
-		struct slice net = slice_make(rest.p + 1, rest.len - 1);
-		const char *slash = memchr(net.p, '/', net.len);
-		if (slash != NULL) {
-			size_t at = (size_t)(slash - net.p);
-			bool six = t->kind == M_IP6;
-			if (!cidr_ok(slash + 1, net.len - at - 1, six ? 128 : 32,
-				     six ? &t->cidr6 : &t->cidr4))
-				return "invalid CIDR length (RFC 7208 5.6)";
-			net.len = at;
-		}
-		t->net = net;
-		bool ok = t->kind == M_IP4 ? ip4_network_ok(net) : ip6_network_ok(net);
-		return ok ? NULL : "invalid ip4/ip6 network (RFC 7208 5.6)";
-	}
-	default:
-		break;
-	}
-	if (rest.len == 0 || rest.p[0] != ':')
-		return "mechanism needs \":\" and a domain-spec (RFC 7208 5)";
-	t->spec = slice_make(rest.p + 1, rest.len - 1);
-	return domain_spec_check(t->spec);
-}
-
-/*
- * The record after "v=spf1" (RFC 7208 4.5, 4.6, 12): terms separated by
- * one or more spaces, trailing spaces allowed.  On an error in one term,
- * *bad_r (when not NULL) is that term; else its p is NULL.
- */
-static const char *term_parse(struct slice s, struct rec *r);
-
-static const char *record_parse(const char *txt, size_t len, struct rec *r, struct slice *bad_r)
-{
-	memset(r, 0, sizeof(*r));
-	if (bad_r != NULL)
-		*bad_r = slice_make(NULL, 0);
-	if (len > SPF_MAX_RECORD_LEN)
-		return "SPF record too long";
-	if (len < 6 || strncasecmp(txt, "v=spf1", 6) != 0 || (len > 6 && txt[6] != ' '))
-		return "not an SPF version 1 record";
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)txt[i] < 0x20 || (unsigned char)txt[i] > 0x7e)
-			return "SPF record has bytes other than printable ASCII (RFC 7208 3, 4.6.1)";
-	size_t terms = 0;
-	for (size_t i = 6; i < len;) {
-		while (i < len && txt[i] == ' ')
-			i++;
-		size_t start = i;
-		while (i < len && txt[i] != ' ')
-			i++;
-		if (i == start)
-			break;
-		if (++terms > SPF_MAX_TERMS)
-			return "too many terms in SPF record";
-		struct slice term = slice_make(txt + start, i - start);
-		const char *err = term_parse(term, r);
-		if (err != NULL) {
-			if (bad_r != NULL)
-				*bad_r = term;
-			return err;
-		}
-	}
-	return NULL;
-}
-
-/* One term: a modifier or a directive, into r. */
-static const char *term_parse(struct slice s, struct rec *r)
-{
-	/* modifier = name "=" ..., name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) */
-	size_t k = 0;
-	while (k < s.len && (is_alnum(s.p[k]) || s.p[k] == '-' || s.p[k] == '_' || s.p[k] == '.'))
-		k++;
-	if (k < s.len && s.p[k] == '=') {
-		if (k == 0 || !is_alpha(s.p[0]))
-			return "invalid modifier name (RFC 7208 12)";
-		struct slice name = slice_make(s.p, k);
-		struct slice value = slice_make(s.p + k + 1, s.len - k - 1);
-		struct slice *known = slice_eq_ci(name, "redirect") ? &r->redirect
-				      : slice_eq_ci(name, "exp")    ? &r->exp : NULL;
-		if (known != NULL) {
-			/* RFC 7208 6: each at most once */
-			if (known->p != NULL)
-				return "redirect= or exp= more than once (RFC 7208 6)";
-			const char *err = domain_spec_check(value);
-			if (err != NULL)
-				return err;
-			*known = value;
-			if (known == &r->redirect)
-				r->redirect_term = s;
-			return NULL;
-		}
-		/* unknown-modifier = name "=" macro-string: checked, then ignored (6) */
-		if (value.len > SPF_MAX_TERM_ARG_LEN)
-			return "term argument too long";
-		size_t n = 0;
-		const char *err = macro_string_check(value.p, value.len, false, &n, NULL, NULL);
-		if (err != NULL)
-			return err;
-		return n > SPF_MAX_TERM_MACROS ? "too many macros in one term" : NULL;
-	}
-	if (r->n == SPF_MAX_TERMS)
-		return "too many terms in SPF record";
-	const char *err = directive_parse(s, &r->t[r->n]);
-	if (err != NULL)
-		return err;
-	if (r->t[r->n].kind == M_ALL)
-		r->has_all = true;
-	r->n++;
-	return NULL;
-}
-
-const char *spf_dns_record_check(const char *txt, size_t len)
-{
-	struct rec *r = xmalloc(sizeof(*r));
-	const char *err = record_parse(txt, len, r, NULL);
-	free(r);
-	return err;
-}
-
-const char *spf_dns_record_terms(const char *txt, size_t len, struct spf_term *terms,
-				 size_t *n_r)
-{
-	static const enum spf_term_type types[] = {
-		[M_ALL] = SPF_TERM_ALL, [M_INCLUDE] = SPF_TERM_INCLUDE, [M_A] = SPF_TERM_A,
-		[M_MX] = SPF_TERM_MX, [M_PTR] = SPF_TERM_PTR, [M_IP4] = SPF_TERM_IP4,
-		[M_IP6] = SPF_TERM_IP6, [M_EXISTS] = SPF_TERM_EXISTS,
-	};
-	struct rec *r = xmalloc(sizeof(*r));
-	const char *err = record_parse(txt, len, r, NULL);
-	size_t n = 0;
-	for (size_t i = 0; err == NULL && i < r->n; i++, n++)
-		terms[n] = (struct spf_term){ types[r->t[i].kind], r->t[i].qual, r->t[i].spec,
-					      r->t[i].net, r->t[i].cidr4, r->t[i].cidr6 };
-	struct slice mods[2] = { r->redirect, r->exp };
-	for (size_t i = 0; err == NULL && i < 2; i++)
-		if (mods[i].p != NULL)
-			terms[n++] = (struct spf_term){ i == 0 ? SPF_TERM_REDIRECT : SPF_TERM_EXP,
-							'+', mods[i], { NULL, 0 }, -1, -1 };
-	free(r);
-	*n_r = err == NULL ? n : 0;
-	return err;
-}
-
-bool spf_dns_local_ok(const char *local)
-{
-	size_t len = strlen(local);
-	if (len == 0 || len > SPF_MAX_LOCAL_LEN || local[0] == '.' || local[len - 1] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = local[i];
-		/* RFC 5322 atext and "." (no "..") */
-		if (is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL))
-			continue;
-		if (c == '.' && local[i + 1] != '.')
-			continue;
-		return false;
-	}
-	return true;
-}
 
 /* ---- one evaluation ---- */
 
@@ -611,7 +155,7 @@ struct expect {
 struct trace_rec {
 	char *domain;
 	char *text;		/* the record as published, or NULL */
-	struct rec *rec;	/* text parsed (terms point into text), or NULL */
+	struct spf_rec *rec;	/* text parsed (terms point into text), or NULL */
 	char *bad;		/* the term a syntax error is in, or NULL */
 	int parent;		/* the marker naming it, -1 for the top record */
 };
@@ -820,7 +364,7 @@ static bool usable_name(const char *d)
 			return false;
 		}
 	}
-	return label > 0 && labels >= 2 && toplabel_ok(d + last, len - last);
+	return label > 0 && labels >= 2 && spf_toplabel_ok(d + last, len - last);
 }
 
 /* The identity's domain (RFC 7208 4.3): LDH/underscore labels, at least two. */
@@ -835,7 +379,7 @@ static bool domain_ok(const char *d)
 				return false;
 			label = 0;
 			labels++;
-		} else if ((is_alnum(d[i]) || d[i] == '-' || d[i] == '_') && ++label <= LABEL_MAX_LEN) {
+		} else if ((spf_is_alnum(d[i]) || d[i] == '-' || d[i] == '_') && ++label <= LABEL_MAX_LEN) {
 			continue;
 		} else {
 			return false;
@@ -935,7 +479,7 @@ static void url_escape(struct buf *out, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (is_alnum((char)c) || c == '-' || c == '.' || c == '_' || c == '~')
+		if (spf_is_alnum((char)c) || c == '-' || c == '.' || c == '_' || c == '~')
 			buf_putc(out, (char)c);
 		else
 			buf_printf(out, "%%%02X", c);
@@ -987,7 +531,7 @@ static void expand_one(struct spf_eval *ev, const char *s, size_t mlen, const ch
 	const char *val = macro_value(ev, letter, dom, tbuf, sizeof(tbuf));
 	size_t k = 3;
 	unsigned keep = 0;
-	while (is_digit(s[k])) {
+	while (spf_is_digit(s[k])) {
 		if (keep < 100000)
 			keep = keep * 10 + (unsigned)(s[k] - '0');
 		k++;
@@ -1053,7 +597,7 @@ static bool expand(struct spf_eval *ev, struct slice s, const char *dom, struct 
 			i += 2;
 			continue;
 		}
-		size_t m = macro_len(s.p, s.len, i, true);
+		size_t m = spf_macro_len(s.p, s.len, i, true);
 		if (m == 0) {
 			/* not reached: every macro-string was checked first */
 			buf_putc(out, s.p[i++]);
@@ -1139,7 +683,7 @@ static struct marker *marker_of(struct spf_eval *ev, const char *name)
 		return NULL;
 	size_t k = 0;
 	for (size_t i = 0; i < len - sl; i++) {
-		if (!is_digit(name[i]) || k > SPF_MAX_MARKERS)
+		if (!spf_is_digit(name[i]) || k > SPF_MAX_MARKERS)
 			return NULL;
 		k = k * 10 + (size_t)(name[i] - '0');
 	}
@@ -1152,12 +696,12 @@ static struct marker *marker_of(struct spf_eval *ev, const char *name)
  * "all" (RFC 7208 6.1), unknown modifiers dropped (6).  False when the
  * marker table is full (permerror).
  */
-static bool canonical_record(struct spf_eval *ev, const struct rec *r, const char *dom,
+static bool canonical_record(struct spf_eval *ev, const struct spf_rec *r, const char *dom,
 			     struct buf *b)
 {
 	buf_puts(b, "v=spf1");
 	for (size_t i = 0; i < r->n; i++) {
-		const struct term *t = &r->t[i];
+		const struct spf_rterm *t = &r->t[i];
 		buf_putc(b, ' ');
 		buf_putc(b, t->qual);
 		switch (t->kind) {
@@ -1320,7 +864,7 @@ static bool client_within(const struct spf_eval *ev, const uint8_t *addr, int ci
 }
 
 /* The term marker k stands for, or NULL. */
-static const struct term *marker_term(const struct spf_eval *ev, size_t k)
+static const struct spf_rterm *marker_term(const struct spf_eval *ev, size_t k)
 {
 	const struct marker *m = &ev->markers[k];
 	if (ev->tr == NULL || m->rec < 0 || m->term < 0 || ev->tr->rec[m->rec].rec == NULL)
@@ -1337,7 +881,7 @@ static void trace_answer(struct spf_eval *ev, size_t k, const struct dns_answer 
 {
 	if (ev->tr == NULL || k == MARKER_NONE || a->status != DNS_OK || a->count == 0)
 		return;
-	const struct term *t = marker_term(ev, k);
+	const struct spf_rterm *t = marker_term(ev, k);
 	struct marker *m = &ev->markers[k];
 	if (t == NULL)
 		return;
@@ -1523,7 +1067,7 @@ static bool is_spf_record(const char *txt, size_t len)
  * syntax error is in (p NULL when none).
  */
 static SPF_errcode_t pick_record(struct spf_eval *ev, bool root, SPF_response_t *resp,
-				 const char *dom, const struct dns_answer *a, struct rec *r,
+				 const char *dom, const struct dns_answer *a, struct spf_rec *r,
 				 const struct dns_rr **found_r, struct slice *bad_r)
 {
 	*found_r = NULL;
@@ -1553,7 +1097,7 @@ static SPF_errcode_t pick_record(struct spf_eval *ev, bool root, SPF_response_t 
 	*found_r = found;
 	const char *bad = strlen(found->u.txt.data) != found->u.txt.len
 				  ? "SPF record has a NUL byte"
-				  : record_parse(found->u.txt.data, found->u.txt.len, r, bad_r);
+				  : spf_record_parse(found->u.txt.data, found->u.txt.len, r, bad_r);
 	if (bad != NULL) {
 		/* RFC 7208 4.6: a syntax error anywhere is permerror */
 		set_why(ev, "SPF record of %s refused: %s", dom, bad);
@@ -1585,7 +1129,7 @@ static void trace_record(struct spf_eval *ev, int parent, const char *dom,
 		if (bad.p != NULL)
 			t->bad = xstrndup(bad.p, bad.len);
 		t->rec = xmalloc(sizeof(*t->rec));
-		if (record_parse(t->text, strlen(t->text), t->rec, NULL) != NULL) {
+		if (spf_record_parse(t->text, strlen(t->text), t->rec, NULL) != NULL) {
 			free(t->rec);
 			t->rec = NULL;
 		}
@@ -1625,7 +1169,7 @@ static SPF_errcode_t layer_get_spf(SPF_server_t *server, SPF_request_t *req,
 		return record_fail(ev, root, resp, ev->abort_res, SPF_E_DNS_ERROR);
 	struct fetch f;
 	fetch(ev, dom, DNS_T_TXT, &f);
-	struct rec *r = xmalloc(sizeof(*r));
+	struct spf_rec *r = xmalloc(sizeof(*r));
 	const struct dns_rr *found;
 	struct slice bad;
 	SPF_errcode_t err = pick_record(ev, root, resp, dom, f.a, r, &found, &bad);
@@ -1663,7 +1207,7 @@ static char *exp_fetch(struct spf_eval *ev, struct marker *m)
 		struct slice s = slice_make(a->rr[0].u.txt.data, a->rr[0].u.txt.len);
 		size_t n = 0;
 		bool ok = s.len <= SPF_MAX_EXP_LEN && strlen(s.p) == s.len &&
-			  macro_string_check(s.p, s.len, true, &n, NULL, NULL) == NULL &&
+			  spf_macro_string_check(s.p, s.len, true, &n, NULL, NULL) == NULL &&
 			  n <= SPF_MAX_TERM_MACROS;
 		struct buf b;
 		buf_init(&b, SPF_MAX_EXPANDED);
@@ -1942,13 +1486,13 @@ static enum spf_res qualifier_result(char q)
 	}
 }
 
-static bool queries_dns(enum term_kind k)
+static bool queries_dns(enum spf_rterm_kind k)
 {
 	return k == M_INCLUDE || k == M_A || k == M_MX || k == M_PTR || k == M_EXISTS;
 }
 
 /* all, ip4 and ip6 need no lookup: does the term match the client? */
-static bool static_match(const struct spf_eval *ev, const struct term *t)
+static bool static_match(const struct spf_eval *ev, const struct spf_rterm *t)
 {
 	if (t->kind == M_ALL)
 		return true;
@@ -2003,7 +1547,7 @@ static bool way_push(struct ways *w, int rec, struct slice term)
 static int decide(const struct spf_eval *ev, int k, struct ways *w, enum spf_res *res_r,
 		  enum spf_decided *how_r, unsigned depth)
 {
-	const struct rec *r = ev->tr->rec[k].rec;
+	const struct spf_rec *r = ev->tr->rec[k].rec;
 	if (r == NULL || depth > TRACE_MAX_RECS)
 		return -1;
 	int last = -1;
@@ -2013,7 +1557,7 @@ static int decide(const struct spf_eval *ev, int k, struct ways *w, enum spf_res
 			last = m->term;
 	}
 	for (size_t i = last < 0 ? 0 : (size_t)last; i < r->n; i++) {
-		const struct term *t = &r->t[i];
+		const struct spf_rterm *t = &r->t[i];
 		if (!queries_dns(t->kind)) {
 			if (!static_match(ev, t))
 				continue;
@@ -2061,7 +1605,7 @@ static int decide(const struct spf_eval *ev, int k, struct ways *w, enum spf_res
 static struct slice marker_text(const struct spf_eval *ev, size_t k)
 {
 	const struct marker *m = &ev->markers[k];
-	const struct rec *r = m->rec >= 0 ? ev->tr->rec[m->rec].rec : NULL;
+	const struct spf_rec *r = m->rec >= 0 ? ev->tr->rec[m->rec].rec : NULL;
 	if (r == NULL)
 		return slice_make(NULL, 0);
 	if (m->term >= 0)
