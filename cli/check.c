@@ -432,6 +432,17 @@ static int run(const struct check_opts *o, struct runtime *rt)
 	struct msg *m = pipeline_msg_begin(c, eff.mail_from, eff.auth_user);
 	if (o->have_now)
 		m->now = (time_t)o->now;
+	else if (rx != NULL && rx->rcv.date != NULL) {
+		time_t t;
+		if (received_date_parse(rx->rcv.date, &t) == 0) {
+			m->now = t;
+			rx->clock_from_date = true;
+		} else {
+			fprintf(stderr, "cachet check: warning: the date of the Received field %s "
+				"added (\"%s\") does not read as RFC 5322 says: the clock is now\n",
+				rx->receiver_id, rx->rcv.date);
+		}
+	}
 	for (size_t i = 0; i < o->n_rcpts; i++)
 		pipeline_rcpt(m, o->rcpts[i]);
 	char *error = NULL;

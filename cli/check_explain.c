@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "explain.h"
 #include "dkim_verify.h"
@@ -43,6 +44,13 @@ static void text_envelope(const struct msg *m, const struct explain_envelope *en
 			printf("               it named the client %s\n", rx->rcv.rdns);
 		if (rx->rcv.date != NULL)
 			printf("               on %s\n", rx->rcv.date);
+		if (rx->clock_from_date) {
+			char when[32];
+			struct tm tm;
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&m->now, &tm));
+			printf("   clock       %s, when it received the message (--now for another "
+			       "time)\n", when);
+		}
 	}
 }
 
@@ -479,6 +487,8 @@ void explain_put_json(struct buf *b, struct msg *m, const struct explain_envelop
 	member(b, "mail_from", m->mail_from_raw);
 	buf_putc(b, ',');
 	member(b, "source", env->rx != NULL ? "received" : "options");
+	buf_printf(b, ",\"clock\":%lld,", (long long)m->now);
+	member(b, "clock_source", env->rx != NULL && env->rx->clock_from_date ? "received" : "run");
 	buf_puts(b, "},\"explain\":{\"spf\":{");
 	const struct spf_result *spf = spf_result_of(m);
 	json_spf_identity(b, "mfrom", m->mail_from_raw, spf != NULL ? spf->mfrom : NULL);

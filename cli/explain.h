@@ -28,6 +28,11 @@ struct rx_source {
 	bool have_ar;			/* it was read into `theirs` */
 	const char *ar_error;		/* else why it does not read, or NULL */
 	struct ar_field theirs;
+	/*
+	 * The clock was set to that Received field's date (no --now), so that
+	 * signature times are judged as the receiver judged them.
+	 */
+	bool clock_from_date;
 };
 
 /*

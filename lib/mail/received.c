@@ -7,6 +7,7 @@
 #include "received.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -301,4 +302,159 @@ bool received_host_is(const char *host, const char *name)
 	if (ln > 1 && name[ln - 1] == '.')
 		ln--;
 	return lh == ln && lh > 0 && strncasecmp(host, name, lh) == 0;
+}
+
+/* ---- the date (RFC 5322 3.3 and 4.3) ---- */
+
+/* Skips white space and comments (nested); false for a comment that does not end. */
+static bool skip_cfws(const char **pp)
+{
+	const char *p = *pp;
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (*p != '(')
+			break;
+		int depth = 0;
+		do {
+			if (*p == '\0' || depth > RECEIVED_COMMENT_DEPTH)
+				return false;
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')')
+				depth--;
+			p++;
+		} while (depth > 0);
+	}
+	*pp = p;
+	return true;
+}
+
+/* 1 to max digits as a number, or -1. */
+static int digits(const char **pp, int max)
+{
+	const char *p = *pp;
+	int v = 0, n = 0;
+	while (n < max && isdigit((unsigned char)p[n]))
+		v = v * 10 + (p[n++] - '0');
+	if (n == 0 || isdigit((unsigned char)p[n]))
+		return -1;
+	*pp = p + n;
+	return v;
+}
+
+/* A word of letters, lower-cased into w (at most size - 1 of them). */
+static size_t word(const char **pp, char *w, size_t size)
+{
+	size_t n = 0;
+	while (isalpha((unsigned char)(*pp)[n]) && n + 1 < size) {
+		w[n] = (char)tolower((unsigned char)(*pp)[n]);
+		n++;
+	}
+	w[n] = '\0';
+	if (isalpha((unsigned char)(*pp)[n]))
+		return 0;
+	*pp += n;
+	return n;
+}
+
+static int month_of(const char *w)
+{
+	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	for (int i = 0; i < 12; i++)
+		if (strncmp(months + 3 * i, w, 3) == 0 && w[3] == '\0')
+			return i;
+	return -1;
+}
+
+/* The zone as minutes east of UTC; false when it is none of RFC 5322's. */
+static bool zone_of(const char **pp, int *minutes)
+{
+	const char *p = *pp;
+	if (*p == '+' || *p == '-') {
+		const char *q = p + 1;
+		for (int i = 0; i < 4; i++)
+			if (!isdigit((unsigned char)q[i]))
+				return false;
+		if (isdigit((unsigned char)q[4]))
+			return false;
+		int hh = (q[0] - '0') * 10 + (q[1] - '0'), mm = (q[2] - '0') * 10 + (q[3] - '0');
+		if (mm > 59)
+			return false;
+		*minutes = (hh * 60 + mm) * (*p == '-' ? -1 : 1);
+		*pp = q + 4;
+		return true;
+	}
+	static const struct {
+		const char *name;
+		int hours;
+	} names[] = { { "ut", 0 },   { "gmt", 0 },  { "est", -5 }, { "edt", -4 }, { "cst", -6 },
+		      { "cdt", -5 }, { "mst", -7 }, { "mdt", -6 }, { "pst", -8 }, { "pdt", -7 } };
+	char w[8];
+	size_t n = word(&p, w, sizeof(w));
+	if (n == 0)
+		return false;
+	*minutes = 0;
+	bool known = n == 1 && w[0] != 'j';	/* military: RFC 5322 4.3 says treat as -0000 */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !known; i++)
+		if (strcmp(w, names[i].name) == 0) {
+			*minutes = names[i].hours * 60;
+			known = true;
+		}
+	if (!known)
+		return false;
+	*pp = p;
+	return true;
+}
+
+int received_date_parse(const char *date, time_t *out)
+{
+	const char *p = date;
+	char w[8];
+	if (!skip_cfws(&p))
+		return -1;
+	/* [ day-of-week "," ] */
+	const char *save = p;
+	if (word(&p, w, sizeof(w)) == 3 && month_of(w) < 0) {
+		if (!skip_cfws(&p) || *p++ != ',')
+			return -1;
+	} else {
+		p = save;
+	}
+	int day, mon, year, hh, mi, ss = 0, zone;
+	if (!skip_cfws(&p) || (day = digits(&p, 2)) < 1 || day > 31 || !skip_cfws(&p) ||
+	    word(&p, w, sizeof(w)) != 3 || (mon = month_of(w)) < 0 || !skip_cfws(&p))
+		return -1;
+	const char *y0 = p;
+	if ((year = digits(&p, 4)) < 0)
+		return -1;
+	if (p - y0 == 2)
+		year += year < 50 ? 2000 : 1900;
+	else if (p - y0 == 3)
+		year += 1900;
+	if (year < 1970 || !skip_cfws(&p) || (hh = digits(&p, 2)) < 0 || hh > 23 || !skip_cfws(&p) ||
+	    *p++ != ':' || !skip_cfws(&p) || (mi = digits(&p, 2)) < 0 || mi > 59 || !skip_cfws(&p))
+		return -1;
+	if (*p == ':') {
+		p++;
+		/* 60: a leap second */
+		if (!skip_cfws(&p) || (ss = digits(&p, 2)) < 0 || ss > 60 || !skip_cfws(&p))
+			return -1;
+	}
+	if (!zone_of(&p, &zone) || !skip_cfws(&p) || *p != '\0')
+		return -1;
+	/* a leap second counts as the next second's start */
+	struct tm tm = { .tm_year = year - 1900, .tm_mon = mon, .tm_mday = day,
+			 .tm_hour = hh, .tm_min = mi, .tm_sec = ss == 60 ? 59 : ss };
+	time_t t = timegm(&tm);
+	/* timegm normalises 31 February into March: refuse what moved */
+	if (t == (time_t)-1 || tm.tm_mday != day || tm.tm_mon != mon)
+		return -1;
+	t += (ss == 60) - (time_t)zone * 60;
+	if (t < 0)
+		return -1;
+	*out = t;
+	return 0;
 }

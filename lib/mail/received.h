@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "arena.h"
 
@@ -61,5 +62,14 @@ int received_parse(struct arena *a, const char *value, size_t len, struct receiv
 
 /* Do two host names match: ASCII case ignored, one trailing dot ignored? */
 bool received_host_is(const char *host, const char *name);
+
+/*
+ * A date-time of RFC 5322 3.3 (a Received field's date), with the obsolete
+ * forms of 4.3 receivers still write: two- or three-digit years, zone
+ * names (UT, GMT, EST ... PDT; military letters count as -0000, "unknown"),
+ * seconds left out, comments anywhere ("(UTC)").  Sets *out (seconds since
+ * 1970, UTC) and returns 0, or -1 when it is not one or is before 1970.
+ */
+int received_date_parse(const char *date, time_t *out);
 
 #endif

@@ -117,7 +117,8 @@ check "--json: envelope, typed reasons and the comparison" /usr/bin/python3 - "$
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["envelope"] == {"client_ip": "192.0.2.25", "helo": "mx.good.lab.example",
-                         "mail_from": "bounces@good.lab.example", "source": "received"}, d["envelope"]
+                         "mail_from": "bounces@good.lab.example", "source": "received",
+                         "clock": 1764868400, "clock_source": "run"}, d["envelope"]
 m = d["explain"]["spf"]["mfrom"]
 assert (m["result"], m["decided"]) == ("pass", "term"), m
 assert m["records"] == [{"domain": "good.lab.example", "record": "v=spf1 mx -all", "term": "mx"}], m
@@ -157,6 +158,27 @@ sed 's/^Received: from mx.good.lab.example (mx.good.lab.example. \[192.0.2.25\])
 check "malformed Received: exit 1" test $? = 1
 check "malformed Received: the error names the field and why" \
 	grep -qF "the Received field at header field 8 does not parse (a comment does not end): from mx.good.lab.example (mx.good.lab.example. [192.0.2.2..." "$T/err"
+# --- the clock: the receiver's date unless --now says otherwise ---
+NOW=("$BIN/cachet" check --authserv-id mx.example.net --dns-zone "$D/lab.zone")
+out=$("${NOW[@]}" --from-received "$MSG")
+check "without --now the clock is the Received field's date (09:12:02 -0800)" \
+	has "clock       2025-12-04 17:12:02 UTC, when it received the message" "$out"
+check "...and the signature passes as it did for them" \
+	has "signature 1: d=good.lab.example s=s2025: pass" "$out"
+"${NOW[@]}" --json --from-received "$MSG" >"$T/clock.json"
+check "--json: clock and its source" /usr/bin/python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["envelope"]
+sys.exit(0 if e["clock"] == 1764868322 and e["clock_source"] == "received" else 1)' "$T/clock.json"
+out=$("${CHECK[@]}" --from-received "$MSG")
+check "--now wins over the Received date" bash -c '! grep -q "^   clock " <<<"$1"' _ "$out"
+sed 's/^        Thu, 04 Dec 2025 09:12:02 -0800 (PST)$/        yesterday around noon/' "$MSG" >"$T/baddate.eml"
+out=$("${NOW[@]}" --from-received "$T/baddate.eml" 2>"$T/err")
+check "a date that does not read: still exit 0" test $? = 0
+check "...a warning names it, and the clock stays the run's" \
+	grep -qF 'the date of the Received field mx.bigmail.example added ("yesterday around noon") does not read' "$T/err"
+check "...no clock line" bash -c '! grep -q "^   clock " <<<"$1"' _ "$out"
+
 "${CHECK[@]}" --dns-zone "$D/lab.zone" --receiver-id mx.bigmail.example "$MSG" 2>"$T/err"
 check "--receiver-id without --from-received is a usage error (2)" test $? = 2
 

@@ -135,10 +135,54 @@ static void test_received_host_is(void)
 	T_CHECK(!received_host_is("", ""));
 }
 
+static void test_received_date(void)
+{
+	static const struct {
+		const char *text;
+		long long want;	/* -1: refused */
+	} cases[] = {
+		{ "Thu, 04 Dec 2025 17:11:58 +0000", 1764868318 },
+		{ "Thu, 4 Dec 2025 17:11:58 +0000 (UTC)", 1764868318 },
+		{ "4 Dec 2025 18:11:58 +0100", 1764868318 },
+		{ "Thu, 04 Dec 2025 09:11:58 -0800 (PST)", 1764868318 },
+		{ "Thu, 04 Dec 2025 09:11:58 PST", 1764868318 },
+		{ "Thu, 04 Dec 2025 12:11:58 EST", 1764868318 },
+		{ "Thu, 04 Dec 2025 17:11:58 GMT", 1764868318 },
+		{ "Thu, 04 Dec 2025 17:11:58 Z", 1764868318 },
+		{ "Thu, 04 Dec 2025 17:11 +0000", 1764868260 },
+		{ " (a comment) Thu , 04 Dec 2025 17:11:58 +0000", 1764868318 },
+		{ "Thu, 04 Dec 25 17:11:58 +0000", 1764868318 },	/* 4.3: 2-digit year */
+		{ "Thu, 04 Dec 125 17:11:58 +0000", 1764868318 },	/* 3-digit: + 1900 */
+		{ "Sat, 31 Dec 2016 23:59:60 +0000", 1483228800 },	/* a leap second */
+		{ "Thu, 31 Feb 2025 17:11:58 +0000", -1 },
+		{ "Thu, 04 Foo 2025 17:11:58 +0000", -1 },
+		{ "Thu, 04 Dec 2025 24:00:00 +0000", -1 },
+		{ "Thu, 04 Dec 2025 17:11:58 +0099", -1 },
+		{ "Thu, 04 Dec 2025 17:11:58 CEST", -1 },
+		{ "Thu, 04 Dec 2025 17:11:58 J", -1 },
+		{ "Thu, 04 Dec 2025 17:11:58", -1 },
+		{ "Thu, 04 Dec 2025 17:11:58 +0000 trailing", -1 },
+		{ "Thu, 04 Dec 2025 17:11:58 +0000 (unended", -1 },
+		{ "Thu 04 Dec 2025 17:11:58 +0000", -1 },
+		{ "", -1 },
+		{ "2025-12-04T17:11:58Z", -1 },
+		{ "Thu, 01 Jan 1970 00:30:00 +0100", -1 },	/* before 1970 */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		time_t t = 0;
+		int r = received_date_parse(cases[i].text, &t);
+		long long got = r == 0 ? (long long)t : -1;
+		if (got != cases[i].want)
+			t_fail(__FILE__, __LINE__, "\"%s\": %lld, want %lld", cases[i].text, got,
+			       cases[i].want);
+	}
+}
+
 int main(void)
 {
 	T_RUN(test_received_read);
 	T_RUN(test_received_limits);
 	T_RUN(test_received_host_is);
+	T_RUN(test_received_date);
 	return t_done();
 }
