@@ -225,31 +225,24 @@ static char *prop(struct arena *a, const char *props, const char *key)
 	return NULL;
 }
 
-static void json_member(struct buf *b, const char *key, const char *value)
-{
-	json_put_string(b, key);
-	buf_putc(b, ':');
-	json_put_string(b, value);
-}
-
 static void json_result(struct buf *b, struct arena *a, const struct ar_result *r, bool dkim)
 {
 	buf_putc(b, '{');
-	json_member(b, "result", r->result);
+	json_put_member(b, "result", r->result);
 	buf_putc(b, ',');
-	json_member(b, "reason", r->reason);
+	json_put_member(b, "reason", r->reason);
 	buf_putc(b, ',');
-	json_member(b, "comment", r->comment);
+	json_put_member(b, "comment", r->comment);
 	if (dkim) {
 		buf_putc(b, ',');
-		json_member(b, "domain", prop(a, r->props, "header.d"));
+		json_put_member(b, "domain", prop(a, r->props, "header.d"));
 		buf_putc(b, ',');
-		json_member(b, "selector", prop(a, r->props, "header.s"));
+		json_put_member(b, "selector", prop(a, r->props, "header.s"));
 		buf_putc(b, ',');
-		json_member(b, "algorithm", prop(a, r->props, "header.a"));
+		json_put_member(b, "algorithm", prop(a, r->props, "header.a"));
 	}
 	buf_putc(b, ',');
-	json_member(b, "properties", r->props);
+	json_put_member(b, "properties", r->props);
 	buf_putc(b, '}');
 }
 
@@ -285,19 +278,19 @@ static void print_json(struct msg *m, const struct eom_result *r, const struct r
 	struct buf b;
 	buf_init(&b, 0);
 	buf_putc(&b, '{');
-	json_member(&b, "authentication_results", r->ar_value);
+	json_put_member(&b, "authentication_results", r->ar_value);
 	buf_putc(&b, ',');
-	json_member(&b, "action", action_name(r->action));
+	json_put_member(&b, "action", action_name(r->action));
 	buf_putc(&b, ',');
-	json_member(&b, "origin", m->internal ? "internal" : "external");
+	json_put_member(&b, "origin", m->internal ? "internal" : "external");
 	buf_puts(&b, ",\"smtp_reply\":");
 	if (r->smtp_code != NULL) {
 		buf_putc(&b, '{');
-		json_member(&b, "code", r->smtp_code);
+		json_put_member(&b, "code", r->smtp_code);
 		buf_putc(&b, ',');
-		json_member(&b, "xcode", r->smtp_xcode);
+		json_put_member(&b, "xcode", r->smtp_xcode);
 		buf_putc(&b, ',');
-		json_member(&b, "text", r->smtp_text);
+		json_put_member(&b, "text", r->smtp_text);
 		buf_putc(&b, '}');
 	} else {
 		buf_puts(&b, "null");

@@ -317,13 +317,6 @@ void explain_print_text(struct msg *m, const struct explain_envelope *env)
 
 /* ---- JSON ---- */
 
-static void member(struct buf *b, const char *key, const char *value)
-{
-	json_put_string(b, key);
-	buf_putc(b, ':');
-	json_put_string(b, value);
-}
-
 static void member_raw(struct buf *b, const char *key, const char *raw)
 {
 	json_put_string(b, key);
@@ -341,24 +334,24 @@ static void json_spf_identity(struct buf *b, const char *key, const char *who,
 		return;
 	}
 	buf_putc(b, '{');
-	member(b, "identity", who);
+	json_put_member(b, "identity", who);
 	buf_putc(b, ',');
-	member(b, "result", r->result);
+	json_put_member(b, "result", r->result);
 	buf_putc(b, ',');
-	member(b, "domain", r->domain);
+	json_put_member(b, "domain", r->domain);
 	const struct spf_explain *x = r->explain;
 	buf_putc(b, ',');
-	member(b, "decided", x != NULL ? spf_decided_name(x->decided) : NULL);
+	json_put_member(b, "decided", x != NULL ? spf_decided_name(x->decided) : NULL);
 	buf_putc(b, ',');
-	member(b, "why", x != NULL ? x->why : NULL);
+	json_put_member(b, "why", x != NULL ? x->why : NULL);
 	buf_puts(b, ",\"records\":[");
 	for (size_t i = 0; x != NULL && i < x->n_steps; i++) {
 		buf_puts(b, i > 0 ? ",{" : "{");
-		member(b, "domain", x->step[i].domain);
+		json_put_member(b, "domain", x->step[i].domain);
 		buf_putc(b, ',');
-		member(b, "record", x->step[i].record);
+		json_put_member(b, "record", x->step[i].record);
 		buf_putc(b, ',');
-		member(b, "term", x->step[i].term);
+		json_put_member(b, "term", x->step[i].term);
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "]}");
@@ -368,20 +361,20 @@ static void json_dkim_sig(struct buf *b, const struct dkim_sig_result *s)
 {
 	const struct dkim_sig_explain *x = s->explain;
 	buf_putc(b, '{');
-	member(b, "domain", s->domain);
+	json_put_member(b, "domain", s->domain);
 	buf_putc(b, ',');
-	member(b, "selector", s->selector);
+	json_put_member(b, "selector", s->selector);
 	buf_putc(b, ',');
-	member(b, "result", s->result);
+	json_put_member(b, "result", s->result);
 	buf_putc(b, ',');
-	member(b, "reason", s->reason);
+	json_put_member(b, "reason", s->reason);
 	if (x != NULL) {
 		buf_putc(b, ',');
-		member(b, "why", dkim_why_name(x->why));
+		json_put_member(b, "why", dkim_why_name(x->why));
 		buf_putc(b, ',');
-		member(b, "algorithm", x->algorithm);
+		json_put_member(b, "algorithm", x->algorithm);
 		buf_putc(b, ',');
-		member(b, "canonicalization", x->canon);
+		json_put_member(b, "canonicalization", x->canon);
 		buf_puts(b, ",\"headers\":[");
 		for (size_t h = 0; h < x->n_headers; h++) {
 			if (h > 0)
@@ -389,15 +382,15 @@ static void json_dkim_sig(struct buf *b, const struct dkim_sig_result *s)
 			json_put_string(b, x->headers[h]);
 		}
 		buf_puts(b, "],");
-		member(b, "key_name", x->key_name);
+		json_put_member(b, "key_name", x->key_name);
 		buf_putc(b, ',');
-		member(b, "key_lookup", x->key_status);
+		json_put_member(b, "key_lookup", x->key_status);
 		buf_putc(b, ',');
-		member(b, "key_record", x->key_record);
+		json_put_member(b, "key_record", x->key_record);
 		buf_printf(b, ",\"key_bits\":%d,", x->key_bits);
-		member(b, "body_hash", x->body_hash);
+		json_put_member(b, "body_hash", x->body_hash);
 		buf_putc(b, ',');
-		member(b, "body_hash_computed", x->body_hash_computed);
+		json_put_member(b, "body_hash_computed", x->body_hash_computed);
 		buf_printf(b, ",\"headers_verify\":%s,\"other_key\":%s",
 			   x->headers_verify ? "true" : "false", x->other_key ? "true" : "false");
 		buf_puts(b, ",\"key_problems\":[");
@@ -420,37 +413,38 @@ static void json_dmarc(struct buf *b, const struct dmarc_result *d)
 		return;
 	}
 	buf_putc(b, '{');
-	member(b, "header_from", d->header_from);
+	json_put_member(b, "header_from", d->header_from);
 	buf_putc(b, ',');
-	member(b, "org_domain", d->org_domain);
+	json_put_member(b, "org_domain", d->org_domain);
 	buf_putc(b, ',');
-	member(b, "result", d->result);
+	json_put_member(b, "result", d->result);
 	buf_putc(b, ',');
-	member(b, "why", d->why_none);
+	json_put_member(b, "why", d->why_none);
 	buf_putc(b, ',');
-	member(b, "policy_domain", d->policy_domain);
+	json_put_member(b, "policy_domain", d->policy_domain);
 	buf_putc(b, ',');
-	member(b, "policy", d->policy != NULL ? dmarc_p_name(d->policy_value) : NULL);
+	json_put_member(b, "policy", d->policy != NULL ? dmarc_p_name(d->policy_value) : NULL);
 	buf_putc(b, ',');
-	member(b, "policy_from", d->policy != NULL ? dmarc_policy_from_name(d->policy_from) : NULL);
+	json_put_member(b, "policy_from",
+			d->policy != NULL ? dmarc_policy_from_name(d->policy_from) : NULL);
 	buf_putc(b, ',');
-	member(b, "disposition", dmarc_disposition_name(d->disposition));
+	json_put_member(b, "disposition", dmarc_disposition_name(d->disposition));
 	buf_puts(b, ",\"spf\":{");
-	member(b, "domain", d->spf_domain);
+	json_put_member(b, "domain", d->spf_domain);
 	buf_putc(b, ',');
-	member(b, "result", d->spf_result);
+	json_put_member(b, "result", d->spf_result);
 	buf_putc(b, ',');
-	member(b, "alignment", dmarc_align_name(d->spf_align));
+	json_put_member(b, "alignment", dmarc_align_name(d->spf_align));
 	buf_puts(b, "},\"dkim\":[");
 	for (size_t i = 0; i < d->n_dkim; i++) {
 		buf_puts(b, i > 0 ? ",{" : "{");
-		member(b, "domain", d->dkim[i].domain);
+		json_put_member(b, "domain", d->dkim[i].domain);
 		buf_putc(b, ',');
-		member(b, "selector", d->dkim[i].selector);
+		json_put_member(b, "selector", d->dkim[i].selector);
 		buf_putc(b, ',');
-		member(b, "result", d->dkim[i].result);
+		json_put_member(b, "result", d->dkim[i].result);
 		buf_putc(b, ',');
-		member(b, "alignment", dmarc_align_name(d->dkim[i].align));
+		json_put_member(b, "alignment", dmarc_align_name(d->dkim[i].align));
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "],\"records\":[");
@@ -460,17 +454,17 @@ static void json_dmarc(struct buf *b, const struct dmarc_result *d)
 		for (size_t t = 0; t < s->n_txt || (t == 0 && s->n_txt == 0); t++) {
 			buf_puts(b, any ? ",{" : "{");
 			any = true;
-			member(b, "name", s->domain);
+			json_put_member(b, "name", s->domain);
 			buf_putc(b, ',');
 			member_raw(b, "asked", s->asked ? "true" : "false");
 			buf_putc(b, ',');
-			member(b, "lookup", s->asked ? dns_status_name(s->status) : NULL);
+			json_put_member(b, "lookup", s->asked ? dns_status_name(s->status) : NULL);
 			buf_putc(b, ',');
 			const char *txt = s->n_txt > 0 ? s->txt[t] : NULL;
-			member(b, "txt", txt);
+			json_put_member(b, "txt", txt);
 			buf_putc(b, ',');
-			member(b, "not_dmarc", txt != NULL ? dmarc_record_why_not(txt, strlen(txt))
-							   : NULL);
+			json_put_member(b, "not_dmarc",
+					txt != NULL ? dmarc_record_why_not(txt, strlen(txt)) : NULL);
 			buf_putc(b, '}');
 		}
 	}
@@ -480,15 +474,16 @@ static void json_dmarc(struct buf *b, const struct dmarc_result *d)
 void explain_put_json(struct buf *b, struct msg *m, const struct explain_envelope *env)
 {
 	buf_puts(b, ",\"envelope\":{");
-	member(b, "client_ip", m->conn->client_ip);
+	json_put_member(b, "client_ip", m->conn->client_ip);
 	buf_putc(b, ',');
-	member(b, "helo", m->conn->helo);
+	json_put_member(b, "helo", m->conn->helo);
 	buf_putc(b, ',');
-	member(b, "mail_from", m->mail_from_raw);
+	json_put_member(b, "mail_from", m->mail_from_raw);
 	buf_putc(b, ',');
-	member(b, "source", env->rx != NULL ? "received" : "options");
+	json_put_member(b, "source", env->rx != NULL ? "received" : "options");
 	buf_printf(b, ",\"clock\":%lld,", (long long)m->now);
-	member(b, "clock_source", env->rx != NULL && env->rx->clock_from_date ? "received" : "run");
+	bool from_date = env->rx != NULL && env->rx->clock_from_date;
+	json_put_member(b, "clock_source", from_date ? "received" : "run");
 	buf_puts(b, "},\"explain\":{\"spf\":{");
 	const struct spf_result *spf = spf_result_of(m);
 	json_spf_identity(b, "mfrom", m->mail_from_raw, spf != NULL ? spf->mfrom : NULL);

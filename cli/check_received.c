@@ -408,49 +408,42 @@ void rx_print_text(struct msg *m, const struct rx_source *src)
 	}
 }
 
-static void member(struct buf *b, const char *key, const char *value)
-{
-	json_put_string(b, key);
-	buf_putc(b, ':');
-	json_put_string(b, value);
-}
-
 void rx_put_json(struct buf *b, struct msg *m, const struct rx_source *src)
 {
 	buf_puts(b, ",\"received\":{");
-	member(b, "receiver_id", src->receiver_id);
+	json_put_member(b, "receiver_id", src->receiver_id);
 	buf_printf(b, ",\"received_field\":%zu,", src->received_field);
-	member(b, "client_ip", src->rcv.ip);
+	json_put_member(b, "client_ip", src->rcv.ip);
 	buf_putc(b, ',');
-	member(b, "helo", src->rcv.helo);
+	json_put_member(b, "helo", src->rcv.helo);
 	buf_putc(b, ',');
-	member(b, "rdns", src->rcv.rdns);
+	json_put_member(b, "rdns", src->rcv.rdns);
 	buf_putc(b, ',');
-	member(b, "mail_from", src->mail_from);
+	json_put_member(b, "mail_from", src->mail_from);
 	buf_putc(b, ',');
-	member(b, "by", src->rcv.by);
+	json_put_member(b, "by", src->rcv.by);
 	buf_putc(b, ',');
-	member(b, "date", src->rcv.date);
+	json_put_member(b, "date", src->rcv.date);
 	buf_putc(b, ',');
-	member(b, "their_authentication_results", src->ar_text);
+	json_put_member(b, "their_authentication_results", src->ar_text);
 	buf_putc(b, ',');
-	member(b, "their_error", src->ar_error);
+	json_put_member(b, "their_error", src->ar_error);
 	buf_puts(b, ",\"comparison\":[");
 	struct rx_row *rows = NULL;
 	size_t n = src->have_ar ? rx_compare(m, src, &rows) : 0;
 	for (size_t i = 0; i < n; i++) {
 		buf_puts(b, i > 0 ? ",{" : "{");
-		member(b, "method", rows[i].method);
+		json_put_member(b, "method", rows[i].method);
 		buf_putc(b, ',');
-		member(b, "identifier", rows[i].what);
+		json_put_member(b, "identifier", rows[i].what);
 		buf_putc(b, ',');
-		member(b, "theirs", rows[i].theirs);
+		json_put_member(b, "theirs", rows[i].theirs);
 		buf_putc(b, ',');
-		member(b, "ours", rows[i].ours);
+		json_put_member(b, "ours", rows[i].ours);
 		buf_putc(b, ',');
-		member(b, "difference", rx_diff_name(rows[i].diff));
+		json_put_member(b, "difference", rx_diff_name(rows[i].diff));
 		buf_putc(b, ',');
-		member(b, "why", rows[i].why);
+		json_put_member(b, "why", rows[i].why);
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "]}");

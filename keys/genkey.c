@@ -24,6 +24,7 @@
 #include <openssl/pem.h>
 
 #include "buf.h"
+#include "file.h"
 #include "keys.h"
 #include "xalloc.h"
 
@@ -36,20 +37,6 @@ static void usage(FILE *f)
 		   "Writes DIR/S.private (mode 0600) and DIR/S.txt, never over an existing\n"
 		   "file, and prints the record to publish.\n"
 		   "exit status: 0 written, 1 not written, 2 usage\n");
-}
-
-static bool write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
 }
 
 /* The key as PKCS#8 PEM in out; false if OpenSSL fails. */
@@ -96,7 +83,7 @@ static int create_new(const char *path, mode_t mode, const char *cmd)
 
 static bool finish_file(int fd, const char *p, size_t len)
 {
-	bool ok = write_all(fd, p, len) && fsync(fd) == 0;
+	bool ok = file_write_all(fd, p, len) && fsync(fd) == 0;
 	return close(fd) == 0 && ok;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "keytable.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -76,26 +77,7 @@ struct dns *keys_dns_open(const struct keys_dns *d, const char *domain, const ch
 
 const char *keys_name_problem(const char *s)
 {
-	size_t len = strlen(s), label = 0;
-	if (len == 0)
-		return "is empty";
-	if (len > 253)
-		return "is longer than 253 characters";
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '.') {
-			if (label == 0)
-				return "has an empty label";
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			   (c >= '0' && c <= '9') || c == '-' || c == '_') {
-			if (++label > 63)
-				return "has a label longer than 63 characters";
-		} else {
-			return "holds a character other than letters, digits, '-', '_' and '.'";
-		}
-	}
-	return label == 0 ? "ends with a dot" : NULL;
+	return keytable_name_problem(s, strlen(s));
 }
 
 const char *keys_key_words(const struct dkim_privkey *key)

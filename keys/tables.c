@@ -72,20 +72,6 @@ void keys_table_free(struct keys_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static bool write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 int keys_table_replace(const struct keys_table *t, const char *text, size_t len,
 		       const char *cmd)
 {
@@ -106,7 +92,7 @@ int keys_table_replace(const struct keys_table *t, const char *text, size_t len,
 	}
 	if (ok) {
 		step = "write it";
-		ok = write_all(fd, text, len) && fsync(fd) == 0;
+		ok = file_write_all(fd, text, len) && fsync(fd) == 0;
 	}
 	if (fd >= 0 && close(fd) != 0 && ok) {
 		step = "write it";

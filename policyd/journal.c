@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "compiler.h"
+#include "file.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -398,16 +399,10 @@ static void write_batch(struct journal *j, const struct batch *b, struct buf *na
 			return;
 		}
 	}
-	for (size_t off = 0; off < b->len;) {
-		ssize_t n = write(j->fd, b->data + off, b->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			journal_name(name, j->path, b->gen);
-			writer_failed(j, "cannot write", name->p);
-			return;
-		}
-		off += (size_t)n;
+	if (!file_write_all(j->fd, b->data, b->len)) {
+		journal_name(name, j->path, b->gen);
+		writer_failed(j, "cannot write", name->p);
+		return;
 	}
 	if (j->failing)
 		log_msg(LOG_NOTICE, NULL, "journal of %s: written again", j->path);

@@ -136,6 +136,8 @@ struct dkim_tags {
 enum dkim_err dkim_tags_parse(const char *p, size_t len, struct dkim_tags *tags_r);
 /* The tag named name (case-sensitive, RFC 6376 3.2), or NULL. */
 const struct dkim_tag *dkim_tags_get(const struct dkim_tags *tags, const char *name);
+/* Is word one of the colon-separated items of a tag's value v (FWS around colons)? */
+bool dkim_tag_value_lists(struct slice v, const char *word);
 
 /*
  * Base64 (RFC 2045 6.8) with SP, HTAB, CR and LF ignored anywhere, padding

@@ -33,21 +33,6 @@ const char *dkim_key_type_name(enum dkim_key_type t)
 	return t == DKIM_KEY_ED25519 ? "ed25519" : "rsa";
 }
 
-/* Is word one of the colon-separated items of v (FWS around colons)? */
-static bool list_has(struct slice v, const char *word)
-{
-	size_t i = 0;
-	while (i <= v.len) {
-		size_t start = i;
-		while (i < v.len && v.p[i] != ':')
-			i++;
-		if (slice_eq(slice_trim(slice_make(v.p + start, i - start)), word))
-			return true;
-		i++;
-	}
-	return false;
-}
-
 static EVP_PKEY *decode_rsa(const uint8_t *der, size_t len)
 {
 	const unsigned char *p = der;
@@ -99,16 +84,16 @@ static enum dkim_err parse_tags(const struct dkim_tags *tags, struct dkim_key *k
 	}
 	key->allow_sha1 = key->allow_sha256 = true;
 	if ((t = dkim_tags_get(tags, "h")) != NULL) {
-		key->allow_sha1 = list_has(t->value, "sha1");
-		key->allow_sha256 = list_has(t->value, "sha256");
+		key->allow_sha1 = dkim_tag_value_lists(t->value, "sha1");
+		key->allow_sha256 = dkim_tag_value_lists(t->value, "sha256");
 	}
 	/* s=: a record for other services only is not ours to use. */
-	if ((t = dkim_tags_get(tags, "s")) != NULL && !list_has(t->value, "email") &&
-	    !list_has(t->value, "*"))
+	if ((t = dkim_tags_get(tags, "s")) != NULL && !dkim_tag_value_lists(t->value, "email") &&
+	    !dkim_tag_value_lists(t->value, "*"))
 		return DKIM_ERR_KEY_SERVICE;
 	if ((t = dkim_tags_get(tags, "t")) != NULL) {
-		key->testing = list_has(t->value, "y");
-		key->strict = list_has(t->value, "s");
+		key->testing = dkim_tag_value_lists(t->value, "y");
+		key->strict = dkim_tag_value_lists(t->value, "s");
 	}
 	if ((t = dkim_tags_get(tags, "p")) == NULL)
 		return DKIM_ERR_KEY_MISSING_P;

@@ -214,21 +214,6 @@ static bool check_p(struct dkim_keycheck *kc, struct slice p, bool ed25519)
 	return false;
 }
 
-/* Is the tag's value one of the colon-separated words (FWS around colons)? */
-static bool value_lists(struct slice v, const char *word)
-{
-	size_t i = 0;
-	while (i <= v.len) {
-		size_t start = i;
-		while (i < v.len && v.p[i] != ':')
-			i++;
-		if (slice_eq(slice_trim(slice_make(v.p + start, i - start)), word))
-			return true;
-		i++;
-	}
-	return false;
-}
-
 /* Does a value other than p='s run on into another tag ("DKIM1 k=rsa"): a ';' left out? */
 static bool missing_semicolon(const struct dkim_tag *t, struct slice *next_r)
 {
@@ -276,12 +261,12 @@ static void check_tags(struct dkim_keycheck *kc, const struct dkim_tags *tags)
 			problem(kc, "k=%.*s: unknown key type (rsa or ed25519)", (int)t->value.len,
 				t->value.p);
 	}
-	if ((t = dkim_tags_get(tags, "h")) != NULL && !value_lists(t->value, "sha256"))
+	if ((t = dkim_tags_get(tags, "h")) != NULL && !dkim_tag_value_lists(t->value, "sha256"))
 		problem(kc, "h=%.*s leaves out sha256: no signature can verify with this key "
 			"(rsa-sha1 is refused, RFC 8301); drop h= or list sha256",
 			(int)t->value.len, t->value.p);
-	if ((t = dkim_tags_get(tags, "s")) != NULL && !value_lists(t->value, "email") &&
-	    !value_lists(t->value, "*"))
+	if ((t = dkim_tags_get(tags, "s")) != NULL && !dkim_tag_value_lists(t->value, "email") &&
+	    !dkim_tag_value_lists(t->value, "*"))
 		problem(kc, "s=%.*s: the key is not for email (drop s= or list email)",
 			(int)t->value.len, t->value.p);
 	if ((t = dkim_tags_get(tags, "p")) == NULL)

@@ -285,3 +285,17 @@ void dkim_base64_encode(const uint8_t *p, size_t n, struct buf *out)
 		buf_append(out, quad, 4);
 	}
 }
+
+bool dkim_tag_value_lists(struct slice v, const char *word)
+{
+	size_t i = 0;
+	while (i <= v.len) {
+		size_t start = i;
+		while (i < v.len && v.p[i] != ':')
+			i++;
+		if (slice_eq(slice_trim(slice_make(v.p + start, i - start)), word))
+			return true;
+		i++;
+	}
+	return false;
+}

@@ -93,11 +93,7 @@ static void lower_in_place(char *s)
 		*s = lower(*s);
 }
 
-/*
- * Is s a host-name-like string (RFC 1035 2.3.1 labels, plus '_' which DKIM
- * selectors and some domains use)?  Returns NULL if so, else the reason.
- */
-static const char *check_name(const char *s, size_t len)
+const char *keytable_name_problem(const char *s, size_t len)
 {
 	if (len == 0)
 		return "is empty";
@@ -270,11 +266,11 @@ static const char *parse_key_value(const char *value, struct keytable_entry *e, 
 	e->alg = take_alg(e->key);
 	const char *bad;
 	if (strcmp(e->domain, "%") != 0 &&
-	    (bad = check_name(e->domain, strlen(e->domain))) != NULL) {
+	    (bad = keytable_name_problem(e->domain, strlen(e->domain))) != NULL) {
 		buf_printf(why, "key '%s': domain '%s' %s", e->name, e->domain, bad);
 		return why->p;
 	}
-	if ((bad = check_name(e->selector, strlen(e->selector))) != NULL) {
+	if ((bad = keytable_name_problem(e->selector, strlen(e->selector))) != NULL) {
 		buf_printf(why, "key '%s': selector '%s' %s", e->name, e->selector, bad);
 		return why->p;
 	}
@@ -563,7 +559,7 @@ struct signtable *signtable_simple(const char *domains, const char *selector,
 {
 	struct buf err;
 	buf_init(&err, 8192 + KEYTABLE_MAX_PATH);
-	const char *bad = check_name(selector, strlen(selector));
+	const char *bad = keytable_name_problem(selector, strlen(selector));
 	if (bad != NULL) {
 		buf_printf(&err, "Selector: '%s' %s", selector, bad);
 		*error_r = buf_steal(&err);
@@ -587,7 +583,7 @@ struct signtable *signtable_simple(const char *domains, const char *selector,
 	for (size_t i = 0; i < ds->n && err.len == 0; i++) {
 		const struct dataset_entry *d = &ds->v[i];
 		bool any = strcmp(d->key, "*") == 0;
-		if (!any && (bad = check_name(d->key, strlen(d->key))) != NULL) {
+		if (!any && (bad = keytable_name_problem(d->key, strlen(d->key))) != NULL) {
 			buf_puts(&err, "Domain ");
 			dataset_where(ds, d, &err);
 			buf_printf(&err, ": '%s' %s", d->key, bad);
@@ -793,7 +789,7 @@ int signtable_lookup(const struct signtable *st, const struct keytable *kt,
 	size_t dlen = strlen(domain);
 	if (dlen > 0 && domain[dlen - 1] == '.')
 		dlen--;		/* "example.com." is example.com */
-	const char *bad = check_name(domain, dlen);
+	const char *bad = keytable_name_problem(domain, dlen);
 	if (bad != NULL) {
 		*error_r = arena_printf(a, "sender domain '%.300s' %s", domain, bad);
 		return -1;

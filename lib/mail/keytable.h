@@ -170,4 +170,11 @@ int signtable_lookup(const struct signtable *st, const struct keytable *kt,
 /* "rsa-sha256", "ed25519-sha256", or NULL for KEYTABLE_ALG_AUTO. */
 const char *keytable_alg_name(enum keytable_alg alg);
 
+/*
+ * Is s (len bytes) a host-name-like string (RFC 1035 2.3.1 labels, plus '_'
+ * which DKIM selectors and some domains use)?  NULL if so, else the reason
+ * ("has an empty label"), to follow the name in a message.
+ */
+const char *keytable_name_problem(const char *s, size_t len);
+
 #endif

@@ -45,3 +45,21 @@ bool file_read_stat(const char *path, size_t max, struct buf *out, struct stat *
 	close(fd);
 	return ok;
 }
+
+bool file_write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+	while (len > 0) {
+		ssize_t n = write(fd, c, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return false;
+		}
+		c += n;
+		len -= (size_t)n;
+	}
+	return true;
+}

@@ -1,7 +1,8 @@
 /*
  * Reading small configuration-side files (host lists, tables, zone files)
  * whole.  Only regular files: a FIFO or a device named by mistake (or by a
- * fuzzer) must not block start-up or stream forever.
+ * fuzzer) must not block start-up or stream forever.  And writing a buffer
+ * whole to a descriptor.
  */
 #ifndef CACHET_FILE_H
 #define CACHET_FILE_H
@@ -25,5 +26,11 @@ bool file_read_regular(const char *path, size_t max, struct buf *out, struct buf
  */
 bool file_read_stat(const char *path, size_t max, struct buf *out, struct stat *st_r,
 		    struct buf *err);
+
+/*
+ * Writes all len bytes to fd, again after EINTR and short writes.  False
+ * on failure, errno saying why (EIO for a write that wrote nothing).
+ */
+bool file_write_all(int fd, const void *p, size_t len);
 
 #endif

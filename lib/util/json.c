@@ -60,3 +60,10 @@ void json_put_string(struct buf *b, const char *s)
 	}
 	buf_putc(b, '"');
 }
+
+void json_put_member(struct buf *b, const char *key, const char *value)
+{
+	json_put_string(b, key);
+	buf_putc(b, ':');
+	json_put_string(b, value);
+}

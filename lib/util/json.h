@@ -10,5 +10,7 @@
 
 /* Appends s as a JSON string, quotes included; NULL is written as null. */
 void json_put_string(struct buf *b, const char *s);
+/* Appends "key":value, value as json_put_string writes it (no comma). */
+void json_put_member(struct buf *b, const char *key, const char *value);
 
 #endif

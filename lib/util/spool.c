@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "file.h"
 #include "xalloc.h"
 
 struct spool {
@@ -73,27 +74,13 @@ static int open_unnamed(const char *dir)
 	return fd;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Moves what is in memory to a new file. */
 static int to_file(struct spool *s)
 {
 	s->fd = open_unnamed(s->dir);
 	if (s->fd < 0)
 		return failed(s, "cannot create a temporary file", errno);
-	if (write_all(s->fd, s->mem.p, s->mem.len) < 0)
+	if (!file_write_all(s->fd, s->mem.p, s->mem.len))
 		return failed(s, "cannot write", errno);
 	buf_free(&s->mem);
 	return 0;
@@ -111,7 +98,7 @@ int spool_write(struct spool *s, const void *p, size_t n)
 	}
 	if (s->fd < 0 && to_file(s) < 0)
 		return -1;
-	if (write_all(s->fd, p, n) < 0)
+	if (!file_write_all(s->fd, p, n))
 		return failed(s, "cannot write", errno);
 	s->size += n;
 	return 0;
