@@ -30,7 +30,7 @@ INC_mail := $(INC_dns) -Ilib/mail
 INC_milterd := $(INC_mail) -Imilterd
 INC_policyd := $(INC_util) -Ipolicyd
 INC_cli := $(INC_milterd) -Icli
-# cachet-keys sits on lib/mail alone: no pipeline, no libspf2
+# cachet-keys sits on lib/mail alone: no pipeline
 INC_keys := $(INC_mail) -Ikeys
 INC_tests := $(INC_milterd) -Ipolicyd
 
@@ -52,13 +52,14 @@ LDFLAGS_ALL := $(HARDEN_LD) $(LDFLAGS)
 LIBS_UTIL := -lpthread
 LIBS_DNS := -lunbound
 LIBS_MAIL := -lcrypto -lpsl -lidn2
-LIBS_PIPELINE := -lspf2
 LIBS_POLICY := -levent -lhiredis
-LIBS_MILTERD := $(LIBS_PIPELINE) $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
+LIBS_MILTERD := $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
 # the DKIM and key-table code of lib/mail needs libcrypto only (no PSL)
 LIBS_KEYS := -lcrypto $(LIBS_DNS) $(LIBS_UTIL)
 # the unit tests also run libopendmarc, as a differential check of DMARC
-LIBS_TESTS := $(LIBS_PIPELINE) -lopendmarc $(LIBS_POLICY) $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
+LIBS_TESTS := -lopendmarc $(LIBS_POLICY) $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
+# the benchmarks also run libspf2, the peer of our SPF evaluation
+LIBS_BENCH := -lspf2 $(LIBS_TESTS)
 
 UTIL_SRC := $(sort $(wildcard lib/util/*.c))
 DNS_SRC := $(sort $(wildcard lib/dns/*.c))
@@ -171,7 +172,7 @@ $(BUILD)/bench/null_milter: $(BUILD)/obj/bench/null_milter.o
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_OURS_TESTS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_TESTS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_BENCH)
 
 # The layering test: the include graph, and a wrong include that must not compile.
 layering:

@@ -77,9 +77,6 @@ static void text_spf_decided(const struct spf_explain *x, const char *result)
 	case SPF_DECIDED_IDENTITY:
 		printf("      %s\n", or_none(x->why));
 		break;
-	case SPF_DECIDED_UNKNOWN:
-		printf("      which term decided cannot be told (a ptr term, or the walk differs)\n");
-		break;
 	}
 }
 

@@ -1,8 +1,8 @@
 /*
  * The SPF check (RFC 7208): both identities, MAIL FROM and HELO, evaluated
- * by libspf2 through our DNS layer and limits (spf_dns.c).
+ * by our check_host() through our DNS layer and limits (spf_dns.c).
  *
- * Timing: libspf2 is synchronous.  msg_begin (MAIL FROM) first evaluates
+ * Timing: an evaluation is synchronous.  msg_begin (MAIL FROM) first evaluates
  * both identities at once in its own thread from cached answers alone
  * (lib/dns's cache or the test zone): most mail comes from senders seen
  * within their records' TTL, and a hand-over to another thread costs more
@@ -138,7 +138,7 @@ static void job_release(struct spf_job *j)
 }
 
 /* Both identities; false if cached_only and an answer was not there. */
-static bool run_job(struct spf_engine *engine, struct spf_job *j, bool cached_only)
+static bool run_job(struct spf_job *j, bool cached_only)
 {
 	struct spf_query q = {
 		.ip = j->ip, .helo = j->helo, .helo_text = j->helo_text, .sender = j->sender,
@@ -147,13 +147,13 @@ static bool run_job(struct spf_engine *engine, struct spf_job *j, bool cached_on
 		.cached_only = cached_only, .explain = j->explain,
 	};
 	if (j->do_mfrom) {
-		spf_engine_evaluate(engine, &j->be, &q, &j->mfrom);
+		spf_dns_evaluate(&j->be, &q, &j->mfrom);
 		if (j->mfrom.incomplete)
 			return false;
 	}
 	q.sender = NULL;
 	if (j->do_helo) {
-		spf_engine_evaluate(engine, &j->be, &q, &j->helo_out);
+		spf_dns_evaluate(&j->be, &q, &j->helo_out);
 		if (j->helo_out.incomplete)
 			return false;
 	}
@@ -161,12 +161,12 @@ static bool run_job(struct spf_engine *engine, struct spf_job *j, bool cached_on
 }
 
 /* In a worker. */
-static void evaluate(struct spf_engine *engine, void *arg)
+static void evaluate(void *arg)
 {
 	struct spf_job *j = arg;
 	/* a job the message gave up on while it waited in the queue is skipped */
 	if (!__atomic_load_n(&j->cancel, __ATOMIC_ACQUIRE))
-		run_job(engine, j, false);
+		run_job(j, false);
 	pthread_mutex_lock(&j->lock);
 	j->done = true;
 	pthread_cond_broadcast(&j->cond);
@@ -209,11 +209,9 @@ static struct spf_job *job_new(struct msg *m, const struct spf_state *st)
  * With every answer cached, in this thread at once: no hand-over to a
  * worker and back.  False (and the job as it was) when one is missing.
  */
-static bool run_at_once(struct spf_pool *pool, struct spf_job *j)
+static bool run_at_once(struct spf_job *j)
 {
-	struct spf_engine *engine = spf_pool_borrow(pool);
-	bool complete = run_job(engine, j, true);
-	spf_pool_give_back(pool, engine);
+	bool complete = run_job(j, true);
 	if (complete) {
 		j->done = true;
 		j->refs = 1;	/* the message's only */
@@ -229,7 +227,7 @@ static bool run_at_once(struct spf_pool *pool, struct spf_job *j)
 static int start(struct msg *m, struct spf_state *st)
 {
 	struct spf_job *j = job_new(m, st);
-	if (run_at_once(st->pool, j)) {
+	if (run_at_once(j)) {
 		st->job = j;
 		return 0;
 	}

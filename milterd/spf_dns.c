@@ -1,56 +1,26 @@
 /*
  * check_host() (RFC 7208) over our DNS layer, with our limits (see
- * spf_dns.h).
+ * spf_dns.h).  Our own evaluator: spf_record.c parses every record against
+ * the ABNF of section 12 (spf_record_parse), and this file walks its terms
+ * in order (4.6.2), expands every macro (7.3), decides whether each target
+ * name is usable in DNS, asks lib/dns (or a test zone), counts what 4.6.4
+ * counts, and says which record and term decided (spf_explain).
  *
- * Who does what.  spf_record.c parses every SPF record against the ABNF
- * of section 12 (spf_record_parse); this file expands every macro (7.3,
- * expand), decides whether each target name is usable in DNS, and answers
- * every DNS question libspf2 asks.  libspf2 walks the mechanisms of a record we rewrote for it
- * (canonical_record): the same terms in the same order, but each target
- * name (include, a, mx, exists, redirect, exp) replaced by a marker
- * "<n>.m.cachet.invalid" that our `lookup`, `get_spf` and `get_exp` hooks
- * resolve to the name we expanded; ptr gets its expanded name as a literal
- * (it is compared, not looked up); ip4/ip6 are copied once checked.  So no
- * macro, and nothing from the sender, the HELO name or a DNS answer, ever
- * reaches libspf2's compiler or expander.
- *
- * What libspf2 1.2.10 gets wrong, and what we do instead (the unit tests
- * in tests/unit/test_spf.c show each one):
- *  - syntax: it accepts "%" followed by anything as a literal, a
- *    "redirect:" mechanism, toplabels that are numeric or start with "-",
- *    "/032", modifier names of any characters, c/r/t macros in modifiers,
- *    trailing garbage after "all"; it refuses modifier names with "." (the
- *    ABNF allows them) and CIDR lengths of 0 (allowed).  We check the ABNF.
- *  - %{d2} and the like: its right-hand truncation drops the first
- *    character when the value has no more parts than asked for
- *    ("example.com" -> "xample.com").  We expand macros ourselves.
- *  - a client in 127.0.0.0/8 or ::1 passes without any lookup
- *    (SPF_request_query_mailfrom, "Give localhost a free ride").  We call
- *    SPF_record_interpret() on the record ourselves, so the record decides.
- *  - redirect= is evaluated where it stands, and even when the record has
- *    "all" (RFC 7208 6.1: only after every mechanism, never with "all").
- *    Our rewritten record puts it last, or leaves it out.
- *  - ptr: more than 10 PTR names is permerror, a DNS error on the PTR or a
- *    name's A lookup is temperror (RFC 7208 4.6.4 and 5.5: the names past
- *    10 are ignored, an error means no match / the name is skipped).  Our
- *    lookup hook answers accordingly.
- *  - mx: more than 10 MX names is looked at anyway (4.6.4: permerror).
- *  - ip4/ip6 with /0 and a/mx with a CIDR length of 0 are refused.  ip4/ip6
- *    /0 are given to it as two /1 halves; a and mx with a length of 0 keep
- *    their marker, and our hook answers an address lookup that found any
- *    address with the client's own (a length of 0 matches any address).
- *  - macro expansion in DNS names and explanations: it URL-escapes with
- *    RFC 2396's set and lower-case hex, never truncates a name to 253
- *    octets (7.3), and copies local-parts into fixed-size arithmetic of its
- *    own.  Ours follows 7.3 and bounds every value.
+ * Until December 2026 libspf2 1.2.10 walked the terms of a record we
+ * rewrote for it.  Evaluating the record ourselves cost a third of that
+ * (libspf2 compiled every record on every evaluation) and ended the list
+ * of its faults we had to work around; tests/unit/test_spf.c still pins
+ * each of them: syntax it accepts or refuses against the ABNF, %{d2}
+ * truncation, localhost passing without a lookup, redirect= evaluated
+ * where it stands or beside "all", ptr and mx limits, /0 CIDR lengths,
+ * and RFC 2396 URL escaping.
  *
  * Local-parts.  Every local-part SMTP carries is evaluated: dot-atoms,
  * "a%b", "+tag", "user=tag", and quoted ones; %{l} is the local-part
  * without its SMTP quoting ("john smith" for "\"john smith\"@example.com",
  * as the mailbox's name, not its spelling), an empty one is "postmaster"
- * (4.3).  We expand it ourselves, so it never meets libspf2's buffers or
- * the CVE below; a name it makes that DNS cannot carry (a space, a
- * backslash, a byte outside printable ASCII) is an unusable target name.
+ * (4.3).  A name it makes that DNS cannot carry (a space, a backslash, a
+ * byte outside printable ASCII) is an unusable target name.
  *
  * Target names (4.8, 7.3).  After expansion a trailing dot is dropped and a
  * name over 253 octets loses labels on the left until it fits (7.3).  A
@@ -65,121 +35,64 @@
  * timeout or an RCODE other than 0 and 3; lib/dns also reports an answer
  * whose records do not parse as SERVFAIL, so it is temperror, never none).
  *
- * Counting (4.6.4).  Each get_spf after the first is an include or
- * redirect, each MX or PTR query an mx or ptr term, each A/AAAA query of a
- * marker an a or exists term; the address lookups of the names an MX or
- * PTR answer gave are not terms (at most 10 each).  A term past the limit,
- * a third void lookup, more than 10 MX names, the deadline or a cancel
- * makes the hook answer TRY_AGAIN, which stops libspf2 at once; the reason
- * recorded here then decides (permerror for limits, temperror for time).
- * The lookups behind %{p} and exp= are not terms.  Macros are expanded
- * when a record is loaded, so a %{p} anywhere in it makes its lookups then.
+ * Counting (4.6.4).  include, a, mx, ptr, exists and redirect= each count
+ * once when evaluated; the address lookups of the names an MX or PTR
+ * answer gave do not (at most 10 each: more than 10 MX names is permerror,
+ * PTR names past the tenth are ignored).  A void lookup is an a, mx, ptr
+ * or exists query answered NXDOMAIN or with no records.  A term past the
+ * limit, a third void lookup, the deadline or a cancel stops the whole
+ * evaluation at once (permerror for limits, temperror for time).  The
+ * lookups behind %{p} and exp= are not terms.  Macros are expanded when
+ * their term is evaluated.
  *
- * The CVE guard, kept as a limit of ours.  libspf2 1.2.10 as Debian ships
- * it computes the room left for a literal of a domain-spec as
- * `room - sizeof(SPF_data_t)` in size_t, which underflows once a term's
- * compiled data nears SPF_MAX_MECH_LEN (511 bytes; easy with a run of
- * macros), and then copies past a stack buffer (CVE-2023-42118, libspf2 PR
- * #44).  libspf2 no longer compiles any macro of ours, but we still refuse
- * (permerror) a term argument over SPF_MAX_TERM_ARG_LEN bytes or with more
- * than SPF_MAX_TERM_MACROS macros, and ignore explanations over
- * SPF_MAX_EXP_LEN or with more macros.
+ * Our limits, kept from the libspf2 days (its CVE-2023-42118 was a stack
+ * overflow on long macro-laden terms) because they bound our own work: a
+ * term argument over SPF_MAX_TERM_ARG_LEN bytes or with more than
+ * SPF_MAX_TERM_MACROS macros is permerror; an explanation over
+ * SPF_MAX_EXP_LEN or with more macros is ignored.
  */
 #include "spf_dns.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include <spf2/spf.h>
-#include <spf2/spf_dns.h>
-
 #include "buf.h"
 #include "log.h"
 #include "spf_record.h"
 #include "xalloc.h"
 
-/* Names an MX or PTR answer gave, whose address lookups are not terms. */
-#define SPF_MAX_EXPECT 10
-/* Compiled into libspf2's server as "the domain gave no exp=". */
-#define DEFAULT_EXP "cachet.no.explanation"
 /* RFC 1035 2.3.4, as text without the final dot. */
 #define NAME_MAX_LEN 253
 #define LABEL_MAX_LEN 63
 /* One expanded macro-string (our limit; a DNS name is cut to 253 after). */
 #define SPF_MAX_EXPANDED 4096
-/* Markers of one evaluation: at most 11 records of SPF_MAX_TERMS terms. */
-#define SPF_MAX_MARKERS 1024
-#define MARKER_SUFFIX ".m.cachet.invalid"
-/* A target that is no usable name, in a ptr term (RFC 6761: never exists). */
-#define UNUSABLE_PTR "unusable.cachet.invalid"
+/*
+ * Records one evaluation is inside at once: the identity's, then one per
+ * include or redirect= (each a DNS-querying term, so at most 10 more).
+ */
+#define SPF_MAX_DEPTH (SPF_MAX_DNS_TERMS + 1)
 
 /* ---- one evaluation ---- */
 
-struct marker {
-	char *real;		/* the expanded target name; NULL when unusable */
-	char *dom;		/* <domain> of the record naming it (%{d} of its exp) */
-	bool any_addr;		/* a CIDR length of 0: any address matches */
-	bool exp_done;
-	char *exp_text;		/* the explanation, once fetched (or NULL) */
-	/* explanations only (q->explain): the term it stands for, what it found */
-	int rec;		/* the trace record holding the term, -1 when not traced */
-	int term;		/* the term's index there, or TERM_REDIRECT, TERM_EXP */
-	int nested;		/* include, redirect: the trace record fetched for it, or -1 */
-	bool looked;		/* a lookup was made for it */
-	bool hit;		/* an answer matched the client (a, mx) or existed (exists) */
-};
-
-#define TERM_REDIRECT (-1)
-#define TERM_EXP (-2)
-
-struct expect {
-	char *name;
-	bool any_addr;		/* from an mx term with a CIDR length of 0 */
-	bool from_ptr;		/* RFC 7208 5.5: an error skips the name */
-	size_t marker;		/* the mx term's marker (explanations) */
-};
-
-/*
- * What an evaluation met, for spf_explain (only with q->explain): each
- * record read, parsed again from its own copy so its terms can be named.
- * At most the top record and one per DNS-querying term.
- */
-#define TRACE_MAX_RECS (SPF_MAX_DNS_TERMS + 2)
-
-struct trace_rec {
-	char *domain;
-	char *text;		/* the record as published, or NULL */
-	struct spf_rec *rec;	/* text parsed (terms point into text), or NULL */
-	char *bad;		/* the term a syntax error is in, or NULL */
-	int parent;		/* the marker naming it, -1 for the top record */
-};
-
-struct trace {
-	struct trace_rec rec[TRACE_MAX_RECS];
-	size_t n;
+/* A record being evaluated: whose, as published, the term at hand. */
+struct level {
+	const char *domain;
+	struct slice text;	/* p NULL: none read (yet) */
+	struct slice term;	/* p NULL: none (the record as a whole) */
 };
 
 struct spf_eval {
 	const struct spf_backend *be;
 	const struct spf_query *q;
 	unsigned terms, voids;
-	bool record_seen;		/* the first get_spf has run */
-	bool root_failed;		/* the top-level record decided the result */
-	enum spf_res root_res;
 	bool aborted;			/* a limit, the deadline or a cancel stopped it */
 	bool would_wait;		/* cached_only, and an answer was not there */
 	enum spf_res abort_res;
 	char why[240];			/* the last problem, for the comment */
-	struct expect expect[SPF_MAX_EXPECT];
-	size_t n_expect;
-	struct marker *markers;
-	size_t n_markers;
 	/* the macro values of RFC 7208 7.3 that do not change */
 	char *sender, *local, *sdom, *domain;
 	const char *helo;
@@ -187,15 +100,19 @@ struct spf_eval {
 	bool v6;
 	struct in_addr a4;
 	struct in6_addr a6;
-	/* %{p}: the validated names of <ip>, looked up once */
+	/* %{p} and ptr: the validated names of <ip>, looked up once */
 	bool p_done;
+	bool p_void;			/* the PTR query found nothing */
 	char *p_names[SPF_MAX_PTR_NAMES];
 	size_t n_p;
-	/* explanations (q->explain), else tr is NULL */
-	struct trace *tr;
-	int cur_rec;			/* the trace record being rewritten, or -1 */
-	int cur_marker;			/* the marker of the lookup in progress, -1: the top record */
-	int why_marker;			/* cur_marker when why[] was last set */
+	/* the exp= of the record that decided fail, and that record's domain */
+	char *exp_spec, *exp_dom;
+	/* the records from the identity's down to the one being evaluated */
+	struct level path[SPF_MAX_DEPTH];
+	size_t depth;
+	/* q->explain: the path where it was decided, else NULL */
+	struct spf_explain *x;
+	bool error_noted;		/* x holds where an error was met: final */
 };
 
 const char *spf_res_name(enum spf_res r)
@@ -216,36 +133,6 @@ uint64_t spf_clock_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* libspf2's log hooks (global): into our log, its assertions abort. */
-NORETURN static void spf_log_error(const char *file, int line, const char *msg);
-static void spf_log_error(const char *file, int line, const char *msg)
-{
-	log_msg(LOG_ERR, NULL, "libspf2: %s:%d: %s", file ? file : "?", line, msg);
-	abort();
-}
-
-static void spf_log_warning(const char *file, int line, const char *msg)
-{
-	(void)file;
-	(void)line;
-	log_msg(LOG_DEBUG, NULL, "libspf2: %s", msg);
-}
-
-static void spf_log_quiet(const char *file, int line, const char *msg)
-{
-	(void)file;
-	(void)line;
-	(void)msg;
-}
-
-static void spf_init_once(void)
-{
-	SPF_error_handler = spf_log_error;
-	SPF_warning_handler = spf_log_warning;
-	SPF_info_handler = spf_log_quiet;
-	SPF_debug_handler = spf_log_quiet;
-}
-
 static void set_why(struct spf_eval *ev, const char *fmt, ...) PRINTF(2, 3);
 static void set_why(struct spf_eval *ev, const char *fmt, ...)
 {
@@ -257,7 +144,6 @@ static void set_why(struct spf_eval *ev, const char *fmt, ...)
 	for (char *p = ev->why; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
 			*p = '?';
-	ev->why_marker = ev->cur_marker;
 }
 
 static void stop(struct spf_eval *ev, enum spf_res res, const char *why)
@@ -302,9 +188,26 @@ struct fetch {
 	const struct dns_answer *a;
 };
 
+static void fetch_failed(struct fetch *f, enum dns_type t, const char *why)
+{
+	f->zans.status = DNS_ERROR;
+	f->zans.type = t;
+	f->zans.why = why;
+	f->a = &f->zans;
+}
+
+/*
+ * The answer to name/t.  Past the deadline, after a cancel or a stop, or
+ * (cached_only) when it is not cached, the evaluation is stopped and the
+ * answer is a DNS error: callers look at ev->aborted.
+ */
 static void fetch(struct spf_eval *ev, const char *name, enum dns_type t, struct fetch *f)
 {
 	memset(f, 0, sizeof(*f));
+	if (ev->aborted || out_of_time(ev)) {
+		fetch_failed(f, t, "evaluation stopped");
+		return;
+	}
 	if (ev->be->dns != NULL && ev->q->cached_only) {
 		f->l = dns_lookup_cached(ev->be->dns, name, t);
 		if (f->l != NULL) {
@@ -314,10 +217,7 @@ static void fetch(struct spf_eval *ev, const char *name, enum dns_type t, struct
 		/* the evaluation stops here; it will be run again, waiting */
 		ev->would_wait = true;
 		stop(ev, SPF_RES_TEMPERROR, "an answer is not cached");
-		f->zans.status = DNS_ERROR;
-		f->zans.type = t;
-		f->zans.why = "not cached";
-		f->a = &f->zans;
+		fetch_failed(f, t, "not cached");
 		return;
 	}
 	if (ev->be->dns != NULL) {
@@ -441,13 +341,13 @@ static void p_lookup(struct spf_eval *ev)
 	ev->p_done = true;
 	char rev[100];
 	reverse_name(ev, rev, sizeof(rev));
-	if (out_of_time(ev))
-		return;
 	struct fetch f;
 	fetch(ev, rev, DNS_T_PTR, &f);
+	ev->p_void = f.a->status == DNS_NXDOMAIN || f.a->status == DNS_NODATA ||
+		     (f.a->status == DNS_OK && f.a->count == 0);
 	for (size_t i = 0; f.a->status == DNS_OK && i < f.a->count && i < SPF_MAX_PTR_NAMES; i++) {
 		const char *name = f.a->rr[i].u.ptr;
-		if (!usable_name(name) || out_of_time(ev))
+		if (!usable_name(name) || ev->aborted)
 			continue;
 		struct fetch g;
 		fetch(ev, name, ev->v6 ? DNS_T_AAAA : DNS_T_A, &g);
@@ -634,220 +534,68 @@ static char *target_name(struct spf_eval *ev, struct slice spec, const char *dom
 	return name;
 }
 
-/* ---- markers ---- */
+/* ---- explanations (spf_explain, see spf_dns.h) ---- */
 
-static void markers_free(struct spf_eval *ev)
+static void explain_steps_clear(struct spf_explain *x)
 {
-	for (size_t i = 0; i < ev->n_markers; i++) {
-		free(ev->markers[i].real);
-		free(ev->markers[i].dom);
-		free(ev->markers[i].exp_text);
+	for (size_t i = 0; i < x->n_steps; i++) {
+		free(x->step[i].domain);
+		free(x->step[i].record);
+		free(x->step[i].term);
 	}
-	free(ev->markers);
-	ev->markers = NULL;
-	ev->n_markers = 0;
+	memset(x->step, 0, sizeof(x->step));
+	x->n_steps = 0;
+}
+
+static char *slice_dup_or_null(struct slice s)
+{
+	return s.p != NULL ? xstrndup(s.p, s.len) : NULL;
+}
+
+/* It was decided here (how), at the term each record on the path is at. */
+static void decided(struct spf_eval *ev, enum spf_decided how)
+{
+	struct spf_explain *x = ev->x;
+	if (x == NULL || ev->error_noted)
+		return;
+	explain_steps_clear(x);
+	for (size_t i = 0; i < ev->depth && i < SPF_EXPLAIN_MAX_STEPS; i++) {
+		const struct level *lv = &ev->path[i];
+		x->step[i].domain = xstrdup(lv->domain);
+		x->step[i].record = slice_dup_or_null(lv->text);
+		x->step[i].term = slice_dup_or_null(lv->term);
+		x->n_steps = i + 1;
+	}
+	x->decided = how;
 }
 
 /*
- * A new marker for real (owned, or NULL), standing for term `term` of the
- * record being rewritten; writes its name into b.
+ * An error (permerror, temperror) was met here.  It ends the evaluation,
+ * so the first one noted stands: the records it passes back through
+ * (include, redirect=) add nothing.
  */
-static bool marker_add(struct spf_eval *ev, char *real, const char *dom, bool any_addr,
-		       int term, struct buf *b)
+static void error_here(struct spf_eval *ev)
 {
-	if (ev->n_markers == SPF_MAX_MARKERS) {
-		free(real);
-		return false;
-	}
-	if (ev->n_markers % 64 == 0)
-		ev->markers = xrealloc(ev->markers, (ev->n_markers + 64) * sizeof(*ev->markers));
-	struct marker *m = &ev->markers[ev->n_markers];
-	memset(m, 0, sizeof(*m));
-	m->real = real;
-	m->dom = xstrdup(dom);
-	m->any_addr = any_addr;
-	m->rec = ev->cur_rec;
-	m->term = term;
-	m->nested = -1;
-	buf_printf(b, "%zu" MARKER_SUFFIX, ev->n_markers++);
-	return true;
+	decided(ev, SPF_DECIDED_ERROR);
+	ev->error_noted = true;
 }
 
-/* The marker a name stands for, or NULL. */
-static struct marker *marker_of(struct spf_eval *ev, const char *name)
-{
-	size_t len = strlen(name), sl = strlen(MARKER_SUFFIX);
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len <= sl || strncasecmp(name + len - sl, MARKER_SUFFIX, sl) != 0)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < len - sl; i++) {
-		if (!spf_is_digit(name[i]) || k > SPF_MAX_MARKERS)
-			return NULL;
-		k = k * 10 + (size_t)(name[i] - '0');
-	}
-	return k < ev->n_markers ? &ev->markers[k] : NULL;
-}
+/* ---- the terms (RFC 7208 5) ---- */
 
-/*
- * The record libspf2 evaluates (see the top): the same mechanisms in the
- * same order, targets behind markers, redirect= last and only without
- * "all" (RFC 7208 6.1), unknown modifiers dropped (6).  False when the
- * marker table is full (permerror).
- */
-static bool canonical_record(struct spf_eval *ev, const struct spf_rec *r, const char *dom,
-			     struct buf *b)
-{
-	buf_puts(b, "v=spf1");
-	for (size_t i = 0; i < r->n; i++) {
-		const struct spf_rterm *t = &r->t[i];
-		buf_putc(b, ' ');
-		buf_putc(b, t->qual);
-		switch (t->kind) {
-		case M_ALL:
-			buf_puts(b, "all");
-			break;
-		case M_IP4:
-		case M_IP6: {
-			bool six = t->kind == M_IP6;
-			int cidr = six ? t->cidr6 : t->cidr4;
-			if (cidr == 0) {
-				/* libspf2 refuses /0: the two halves match the same */
-				buf_puts(b, six ? "ip6:::/1 " : "ip4:0.0.0.0/1 ");
-				buf_putc(b, t->qual);
-				buf_puts(b, six ? "ip6:8000::/1" : "ip4:128.0.0.0/1");
-				break;
-			}
-			buf_puts(b, six ? "ip6:" : "ip4:");
-			buf_append(b, t->net.p, t->net.len);
-			if (cidr > 0)
-				buf_printf(b, "/%d", cidr);
-			break;
-		}
-		case M_PTR: {
-			char *name = target_name(ev, t->spec, dom);
-			buf_puts(b, "ptr:");
-			for (const char *p = name != NULL ? name : UNUSABLE_PTR; *p != '\0'; p++)
-				buf_puts(b, *p == '%' ? "%%" : (char[]){ *p, '\0' });
-			free(name);
-			break;
-		}
-		case M_A:
-		case M_MX: {
-			int c4 = t->cidr4, c6 = t->cidr6;
-			bool any = ev->v6 ? c6 == 0 : c4 == 0;
-			buf_puts(b, t->kind == M_A ? "a:" : "mx:");
-			if (!marker_add(ev, target_name(ev, t->spec, dom), dom, any, (int)i, b))
-				return false;
-			if (c4 > 0)
-				buf_printf(b, "/%d", c4);
-			if (c6 > 0)
-				buf_printf(b, "//%d", c6);
-			break;
-		}
-		case M_INCLUDE:
-		case M_EXISTS:
-			buf_puts(b, t->kind == M_INCLUDE ? "include:" : "exists:");
-			if (!marker_add(ev, target_name(ev, t->spec, dom), dom, false, (int)i, b))
-				return false;
-			break;
-		}
-	}
-	if (r->redirect.p != NULL && !r->has_all) {
-		buf_puts(b, " redirect=");
-		if (!marker_add(ev, target_name(ev, r->redirect, dom), dom, false, TERM_REDIRECT,
-				 b))
-			return false;
-	}
-	if (r->exp.p != NULL) {
-		buf_puts(b, " exp=");
-		if (!marker_add(ev, target_name(ev, r->exp, dom), dom, false, TERM_EXP, b))
-			return false;
-	}
-	return !b->overflow;
-}
+enum term_outcome { T_NOMATCH, T_MATCH, T_ERROR };
 
-/* ---- libspf2's DNS hooks ---- */
-
-static SPF_dns_rr_t *rr_status(SPF_dns_server_t *s, const char *name, ns_type t, int herrno)
+static enum spf_res qualifier_result(char q)
 {
-	SPF_dns_rr_t *rr = SPF_dns_rr_new_init(s, name, t, 0, herrno);
-	if (rr == NULL)
-		abort(); /* out of memory, as xmalloc would */
-	return rr;
-}
-
-static int herrno_of(enum dns_status st)
-{
-	switch (st) {
-	case DNS_OK:
-		return NETDB_SUCCESS;
-	case DNS_NXDOMAIN:
-		return HOST_NOT_FOUND;
-	case DNS_NODATA:
-		return NO_DATA;
+	switch (q) {
+	case '-':
+		return SPF_RES_FAIL;
+	case '~':
+		return SPF_RES_SOFTFAIL;
+	case '?':
+		return SPF_RES_NEUTRAL;
 	default:
-		return TRY_AGAIN;
+		return SPF_RES_PASS;
 	}
-}
-
-static void rr_put(SPF_dns_rr_t *rr, int i, const void *p, size_t len, bool text)
-{
-	if (SPF_dns_rr_buf_realloc(rr, i, len + (text ? 1 : 0)) != SPF_E_SUCCESS)
-		abort();
-	memcpy(rr->rr[i], p, len);
-	if (text)
-		((char *)rr->rr[i])[len] = '\0';
-}
-
-static void expect_clear(struct spf_eval *ev)
-{
-	for (size_t i = 0; i < ev->n_expect; i++)
-		free(ev->expect[i].name);
-	ev->n_expect = 0;
-}
-
-/* Is this A/AAAA lookup one an MX or PTR answer asked for?  (Takes it.) */
-static bool expected(struct spf_eval *ev, const char *name, struct expect *e_r)
-{
-	for (size_t i = 0; i < ev->n_expect; i++) {
-		if (!same_name(ev->expect[i].name, name))
-			continue;
-		*e_r = ev->expect[i];
-		ev->expect[i] = ev->expect[--ev->n_expect];
-		return true;
-	}
-	return false;
-}
-
-static void expect_add(struct spf_eval *ev, const char *name, bool any_addr, bool from_ptr,
-		       size_t marker)
-{
-	if (ev->n_expect < SPF_MAX_EXPECT)
-		ev->expect[ev->n_expect++] =
-			(struct expect){ xstrdup(name), any_addr, from_ptr, marker };
-}
-
-/* ---- what the lookups found, for explanations (ev->tr only) ---- */
-
-#define MARKER_NONE ((size_t)-1)
-/* cur_marker of a PTR lookup: a ptr term, of a record not known */
-#define CUR_PTR (-3)
-
-/* A lookup for marker k (or a ptr term) is starting. */
-static void trace_lookup(struct spf_eval *ev, size_t k, bool ptr)
-{
-	if (ev->tr == NULL)
-		return;
-	if (ptr) {
-		ev->cur_marker = CUR_PTR;
-		return;
-	}
-	if (k == MARKER_NONE)
-		return;
-	ev->cur_marker = (int)k;
-	ev->markers[k].looked = true;
 }
 
 /* Is addr (4 or 16 bytes, the client's family) within cidr bits of the client? */
@@ -863,197 +611,220 @@ static bool client_within(const struct spf_eval *ev, const uint8_t *addr, int ci
 	return rest == 0 || ((addr[full] ^ c[full]) & (0xff << (8 - rest)) & 0xff) == 0;
 }
 
-/* The term marker k stands for, or NULL. */
-static const struct spf_rterm *marker_term(const struct spf_eval *ev, size_t k)
+/* Does an A/AAAA answer hold an address within the term's CIDR length of the client? */
+static bool answer_within(const struct spf_eval *ev, const struct dns_answer *a,
+			  const struct spf_rterm *t)
 {
-	const struct marker *m = &ev->markers[k];
-	if (ev->tr == NULL || m->rec < 0 || m->term < 0 || ev->tr->rec[m->rec].rec == NULL)
-		return NULL;
-	return &ev->tr->rec[m->rec].rec->t[m->term];
+	for (size_t i = 0; a->status == DNS_OK && i < a->count; i++) {
+		const struct dns_rr *r = &a->rr[i];
+		if (!ev->v6 && a->type == DNS_T_A &&
+		    client_within(ev, (const uint8_t *)&r->u.a, t->cidr4))
+			return true;
+		if (ev->v6 && a->type == DNS_T_AAAA && client_within(ev, r->u.aaaa.s6_addr, t->cidr6))
+			return true;
+	}
+	return false;
+}
+
+/* ip4, ip6 (5.6): the client within the network? */
+static bool ip_match(const struct spf_eval *ev, const struct spf_rterm *t)
+{
+	bool six = t->kind == M_IP6;
+	char tmp[INET6_ADDRSTRLEN + 1];
+	uint8_t a[16];
+	if (six != ev->v6 || t->net.len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, t->net.p, t->net.len);
+	tmp[t->net.len] = '\0';
+	if (inet_pton(six ? AF_INET6 : AF_INET, tmp, a) != 1)
+		return false;
+	return client_within(ev, a, six ? t->cidr6 : t->cidr4);
 }
 
 /*
- * An address answer given to libspf2 for marker k's term: does it match
- * the client the way libspf2 will decide it (a, mx: an address within the
- * term's CIDR length; exists: any address)?
+ * The usual end of a lookup for a term: a DNS error is temperror (5), no
+ * records a void lookup (4.6.4).  True when the answer has records.
  */
-static void trace_answer(struct spf_eval *ev, size_t k, const struct dns_answer *a)
+static bool term_answer(struct spf_eval *ev, const char *name, const struct dns_answer *a,
+			enum term_outcome *out_r)
 {
-	if (ev->tr == NULL || k == MARKER_NONE || a->status != DNS_OK || a->count == 0)
-		return;
-	const struct spf_rterm *t = marker_term(ev, k);
-	struct marker *m = &ev->markers[k];
-	if (t == NULL)
-		return;
-	if (t->kind == M_EXISTS || m->any_addr) {
-		m->hit = true;
-		return;
+	*out_r = T_NOMATCH;
+	if (ev->aborted) {
+		*out_r = T_ERROR;
+		return false;
 	}
-	for (size_t i = 0; i < a->count; i++) {
-		const struct dns_rr *r = &a->rr[i];
-		if (!ev->v6 && a->type == DNS_T_A && client_within(ev, (const uint8_t *)&r->u.a, t->cidr4))
-			m->hit = true;
-		if (ev->v6 && a->type == DNS_T_AAAA &&
-		    client_within(ev, r->u.aaaa.s6_addr, t->cidr6))
-			m->hit = true;
+	if (dns_status_temporary(a->status)) {
+		set_why(ev, "DNS %s lookup of %s: %s", dns_type_name(a->type), name,
+			dns_status_name(a->status));
+		*out_r = T_ERROR;
+		return false;
 	}
+	if (a->status != DNS_OK || a->count == 0) {
+		count_void(ev);
+		*out_r = ev->aborted ? T_ERROR : T_NOMATCH;
+		return false;
+	}
+	return true;
 }
 
-/* The client's own address: what an address lookup with CIDR 0 answers. */
-static SPF_dns_rr_t *answer_client(struct spf_eval *ev, SPF_dns_server_t *s, const char *name,
-				   ns_type t)
+/* A target that is no usable name, for a, mx, exists: as if it did not exist (see the top). */
+static enum term_outcome unusable_target(struct spf_eval *ev)
 {
-	SPF_dns_rr_t *rr = rr_status(s, name, t, NETDB_SUCCESS);
-	if (ev->v6)
-		rr_put(rr, 0, &ev->a6, sizeof(ev->a6), false);
-	else
-		rr_put(rr, 0, &ev->a4, sizeof(ev->a4), false);
-	rr->num_rr = 1;
-	return rr;
+	set_why(ev, "a target name is not a valid domain name");
+	count_void(ev);
+	return ev->aborted ? T_ERROR : T_NOMATCH;
 }
 
-static SPF_dns_rr_t *answer_rr(SPF_dns_server_t *s, const char *name, ns_type t,
-			       const struct dns_answer *a, size_t max)
+static enum dns_type addr_type(const struct spf_eval *ev)
 {
-	SPF_dns_rr_t *rr = rr_status(s, name, t, herrno_of(a->status));
-	if (a->status != DNS_OK)
-		return rr;
-	int n = 0;
-	for (size_t i = 0; i < a->count && (size_t)n < max; i++, n++) {
-		const struct dns_rr *r = &a->rr[i];
-		if (t == ns_t_a)
-			rr_put(rr, n, &r->u.a, sizeof(r->u.a), false);
-		else if (t == ns_t_aaaa)
-			rr_put(rr, n, &r->u.aaaa, sizeof(r->u.aaaa), false);
-		else if (t == ns_t_mx)
-			rr_put(rr, n, r->u.mx.exchange, strlen(r->u.mx.exchange), true);
-		else
-			rr_put(rr, n, r->u.ptr, strlen(r->u.ptr), true);
-	}
-	rr->num_rr = n;
-	return rr;
+	return ev->v6 ? DNS_T_AAAA : DNS_T_A;
 }
 
-static enum dns_type dns_type_of(ns_type t)
+/* a (5.3) and exists (5.7: always an A query; any address matches). */
+static enum term_outcome a_or_exists(struct spf_eval *ev, const struct spf_rterm *t,
+				     const char *target)
 {
-	switch (t) {
-	case ns_t_a:
-		return DNS_T_A;
-	case ns_t_aaaa:
-		return DNS_T_AAAA;
-	case ns_t_mx:
-		return DNS_T_MX;
-	default:
-		return DNS_T_PTR;
-	}
+	if (target == NULL)
+		return unusable_target(ev);
+	bool exists = t->kind == M_EXISTS;
+	struct fetch f;
+	fetch(ev, target, exists ? DNS_T_A : addr_type(ev), &f);
+	enum term_outcome out;
+	if (term_answer(ev, target, f.a, &out))
+		out = exists || answer_within(ev, f.a, t) ? T_MATCH : T_NOMATCH;
+	fetch_done(&f);
+	return out;
 }
 
-/* An address lookup of a name an MX or PTR answer gave (not a term). */
-static SPF_dns_rr_t *lookup_expected(struct spf_eval *ev, SPF_dns_server_t *s, const char *name,
-				     ns_type t, const struct expect *e)
+/* The addresses of one name an MX answer gave: a match, no match, or an error. */
+static enum term_outcome mx_host(struct spf_eval *ev, const struct spf_rterm *t,
+				 const char *host)
 {
 	/* a null MX (RFC 7505) or a name DNS cannot carry: no address */
-	if (!usable_name(name))
-		return rr_status(s, name, t, NO_DATA);
-	if (out_of_time(ev))
-		return rr_status(s, name, t, TRY_AGAIN);
+	if (!usable_name(host))
+		return T_NOMATCH;
 	struct fetch f;
-	fetch(ev, name, dns_type_of(t), &f);
-	SPF_dns_rr_t *rr;
-	if (dns_status_temporary(f.a->status) && e->from_ptr) {
-		/* RFC 7208 5.5: a DNS error skips that name */
-		rr = rr_status(s, name, t, NO_DATA);
+	fetch(ev, host, addr_type(ev), &f);
+	enum term_outcome out = T_NOMATCH;
+	if (ev->aborted) {
+		out = T_ERROR;
 	} else if (dns_status_temporary(f.a->status)) {
-		set_why(ev, "DNS %s lookup of %s: %s", dns_type_name(dns_type_of(t)), name,
+		set_why(ev, "DNS %s lookup of %s: %s", dns_type_name(addr_type(ev)), host,
 			dns_status_name(f.a->status));
-		rr = rr_status(s, name, t, TRY_AGAIN);
-	} else if (e->any_addr && f.a->status == DNS_OK) {
-		rr = answer_client(ev, s, name, t);
-	} else {
-		rr = answer_rr(s, name, t, f.a, 64);
+		out = T_ERROR;
+	} else if (answer_within(ev, f.a, t)) {
+		out = T_MATCH;
 	}
-	if (!e->from_ptr)
-		trace_answer(ev, e->marker, f.a);
 	fetch_done(&f);
-	return rr;
+	return out;
 }
 
-/* libspf2's `lookup`: the A/AAAA/MX/PTR queries of its mechanisms. */
-static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *s, const char *name, ns_type t, int cache)
+/* mx (5.4). */
+static enum term_outcome mx(struct spf_eval *ev, const struct spf_rterm *t, const char *target)
 {
-	(void)cache;
-	struct spf_eval *ev = s->hook;
-	if (t != ns_t_a && t != ns_t_aaaa && t != ns_t_mx && t != ns_t_ptr)
-		return rr_status(s, name, t, NO_DATA);	/* TXT and the like: never asked */
-	struct expect e;
-	if ((t == ns_t_a || t == ns_t_aaaa) && expected(ev, name, &e)) {
-		SPF_dns_rr_t *rr = lookup_expected(ev, s, name, t, &e);
-		free(e.name);
-		return rr;
-	}
-	expect_clear(ev);
-	struct marker *m = t != ns_t_ptr ? marker_of(ev, name) : NULL;
-	size_t mk = m != NULL ? (size_t)(m - ev->markers) : MARKER_NONE;
-	trace_lookup(ev, mk, t == ns_t_ptr);
-	if (!count_term(ev))
-		return rr_status(s, name, t, TRY_AGAIN);
-	const char *real = name;
-	bool any_addr = false;
-	if (t != ns_t_ptr) {
-		if (m == NULL || m->real == NULL) {
-			/* not a usable name: as if it did not exist (see the top) */
-			set_why(ev, "a target name is not a valid domain name");
-			count_void(ev);
-			return rr_status(s, name, t, ev->aborted ? TRY_AGAIN : HOST_NOT_FOUND);
-		}
-		real = m->real;
-		any_addr = m->any_addr;
-	}
-	if (out_of_time(ev))
-		return rr_status(s, name, t, TRY_AGAIN);
+	if (target == NULL)
+		return unusable_target(ev);
 	struct fetch f;
-	fetch(ev, real, dns_type_of(t), &f);
-	enum dns_status st = f.a->status;
-	SPF_dns_rr_t *rr = NULL;
-	if (dns_status_temporary(st)) {
-		set_why(ev, "DNS %s lookup of %s: %s", dns_type_name(dns_type_of(t)), real,
-			dns_status_name(st));
-		/* RFC 7208 5.5: a DNS error on the PTR lookup is no match */
-		rr = rr_status(s, name, t, t == ns_t_ptr ? NO_DATA : TRY_AGAIN);
-	} else if (st == DNS_NXDOMAIN || st == DNS_NODATA) {
-		count_void(ev);
-	} else if (t == ns_t_mx && f.a->count > SPF_MAX_MX_NAMES) {
-		stop(ev, SPF_RES_PERMERROR, "more than 10 MX names (RFC 7208 4.6.4)");
-	} else if (t == ns_t_mx || t == ns_t_ptr) {
-		/* RFC 7208 4.6.4: PTR names past the tenth are ignored */
-		for (size_t i = 0; i < f.a->count && i < SPF_MAX_EXPECT; i++)
-			expect_add(ev, t == ns_t_mx ? f.a->rr[i].u.mx.exchange : f.a->rr[i].u.ptr,
-				   any_addr, t == ns_t_ptr, mk);
-	} else if (any_addr) {
-		rr = answer_client(ev, s, name, t);
+	fetch(ev, target, DNS_T_MX, &f);
+	enum term_outcome out;
+	if (term_answer(ev, target, f.a, &out)) {
+		if (f.a->count > SPF_MAX_MX_NAMES) {
+			stop(ev, SPF_RES_PERMERROR, "more than 10 MX names (RFC 7208 4.6.4)");
+			out = T_ERROR;
+		}
+		for (size_t i = 0; out == T_NOMATCH && i < f.a->count; i++)
+			out = mx_host(ev, t, f.a->rr[i].u.mx.exchange);
 	}
-	if (t == ns_t_a || t == ns_t_aaaa)
-		trace_answer(ev, mk, f.a);
-	if (rr == NULL)
-		rr = ev->aborted ? rr_status(s, name, t, TRY_AGAIN)
-				 : answer_rr(s, name, t, f.a, t == ns_t_ptr ? SPF_MAX_PTR_NAMES : 64);
 	fetch_done(&f);
-	return rr;
+	return out;
 }
 
-static SPF_errcode_t record_fail(struct spf_eval *ev, bool root, SPF_response_t *resp,
-				 enum spf_res res, SPF_errcode_t code)
+/*
+ * ptr (5.5): a validated name of the client that is the target or within
+ * it.  A DNS error on the PTR query is no match, and a name whose address
+ * query failed is not validated (p_lookup).
+ */
+static enum term_outcome ptr(struct spf_eval *ev, const char *target)
 {
-	if (root) {
-		ev->root_failed = true;
-		ev->root_res = res;
+	if (!ev->p_done)
+		p_lookup(ev);
+	if (ev->aborted)
+		return T_ERROR;
+	if (ev->p_void) {
+		count_void(ev);
+		if (ev->aborted)
+			return T_ERROR;
 	}
-	resp->result = res == SPF_RES_NONE ? SPF_RESULT_NONE
-		       : res == SPF_RES_TEMPERROR ? SPF_RESULT_TEMPERROR : SPF_RESULT_PERMERROR;
-	resp->reason = SPF_REASON_FAILURE;
-	resp->err = code;
-	return SPF_response_add_error(resp, code, "%s", ev->why);
+	for (size_t i = 0; target != NULL && i < ev->n_p; i++)
+		if (name_within(ev->p_names[i], target))
+			return T_MATCH;
+	return T_NOMATCH;
 }
+
+static enum spf_res check_host(struct spf_eval *ev, const char *dom, bool top);
+
+/*
+ * include (5.2): a match when the target's check_host() is pass; none
+ * there, or a target that is no usable name, is permerror.
+ */
+static enum term_outcome include(struct spf_eval *ev, const char *target, enum spf_res *err_r)
+{
+	if (target == NULL) {
+		set_why(ev, "include/redirect target is not a valid domain name");
+		*err_r = SPF_RES_PERMERROR;
+		return T_ERROR;
+	}
+	enum spf_res r = check_host(ev, target, false);
+	switch (r) {
+	case SPF_RES_PASS:
+		return T_MATCH;
+	case SPF_RES_FAIL:
+	case SPF_RES_SOFTFAIL:
+	case SPF_RES_NEUTRAL:
+		return T_NOMATCH;
+	default:
+		*err_r = r == SPF_RES_NONE ? SPF_RES_PERMERROR : r;
+		return T_ERROR;
+	}
+}
+
+/* One mechanism against the client; *err_r is the result of T_ERROR. */
+static enum term_outcome term(struct spf_eval *ev, const struct spf_rterm *t, const char *dom,
+			      enum spf_res *err_r)
+{
+	*err_r = SPF_RES_PERMERROR;
+	if (t->kind == M_ALL)
+		return T_MATCH;
+	if (t->kind == M_IP4 || t->kind == M_IP6)
+		return ip_match(ev, t) ? T_MATCH : T_NOMATCH;
+	if (!count_term(ev))
+		return T_ERROR;
+	char *target = target_name(ev, t->spec, dom);
+	enum term_outcome out = T_ERROR;
+	if (!ev->aborted) {
+		switch (t->kind) {
+		case M_INCLUDE:
+			out = include(ev, target, err_r);
+			break;
+		case M_A:
+		case M_EXISTS:
+			out = a_or_exists(ev, t, target);
+			break;
+		case M_MX:
+			out = mx(ev, t, target);
+			break;
+		default:
+			out = ptr(ev, target);
+			break;
+		}
+	}
+	free(target);
+	if (out == T_ERROR && *err_r == SPF_RES_PERMERROR && t->kind != M_INCLUDE)
+		*err_r = SPF_RES_TEMPERROR;	/* a DNS error; limits stop (ev->aborted) */
+	return out;
+}
+
+/* ---- records ---- */
 
 /* Does the TXT record start with "v=spf1" and then a space or its end? */
 static bool is_spf_record(const char *txt, size_t len)
@@ -1062,20 +833,23 @@ static bool is_spf_record(const char *txt, size_t len)
 }
 
 /*
- * Picks the one SPF record of an answer (RFC 7208 4.5) and parses it, or
- * fails.  *found_r is the record picked (or NULL), *bad_r the term a
- * syntax error is in (p NULL when none).
+ * Picks the one SPF record of an answer (RFC 7208 4.5) and parses it into
+ * r, noting it (and a term with a syntax error) on lv.  Returns true, or
+ * false with the result in *res_r (top: the identity's own record).
  */
-static SPF_errcode_t pick_record(struct spf_eval *ev, bool root, SPF_response_t *resp,
-				 const char *dom, const struct dns_answer *a, struct spf_rec *r,
-				 const struct dns_rr **found_r, struct slice *bad_r)
+static bool pick_record(struct spf_eval *ev, bool top, const char *dom,
+			const struct dns_answer *a, struct spf_rec *r, struct level *lv,
+			enum spf_res *res_r)
 {
-	*found_r = NULL;
-	*bad_r = slice_make(NULL, 0);
+	if (ev->aborted) {
+		*res_r = ev->abort_res;
+		return false;
+	}
 	if (dns_status_temporary(a->status)) {
 		/* RFC 7208 4.4: a timeout or server failure is temperror */
 		set_why(ev, "DNS TXT lookup of %s: %s", dom, dns_status_name(a->status));
-		return record_fail(ev, root, resp, SPF_RES_TEMPERROR, SPF_E_DNS_ERROR);
+		*res_r = SPF_RES_TEMPERROR;
+		return false;
 	}
 	const struct dns_rr *found = NULL;
 	size_t n = 0;
@@ -1087,123 +861,128 @@ static SPF_errcode_t pick_record(struct spf_eval *ev, bool root, SPF_response_t 
 	if (n == 0) {
 		set_why(ev, "no SPF record at %s", dom);
 		/* RFC 7208 5.2, 6.1: an include or redirect without one is permerror */
-		return record_fail(ev, root, resp, root ? SPF_RES_NONE : SPF_RES_PERMERROR,
-				   SPF_E_NOT_SPF);
+		*res_r = top ? SPF_RES_NONE : SPF_RES_PERMERROR;
+		return false;
 	}
 	if (n > 1) {
 		set_why(ev, "more than one SPF record at %s (RFC 7208 4.5)", dom);
-		return record_fail(ev, root, resp, SPF_RES_PERMERROR, SPF_E_MULTIPLE_RECORDS);
+		*res_r = SPF_RES_PERMERROR;
+		return false;
 	}
-	*found_r = found;
+	lv->text = slice_make(found->u.txt.data, found->u.txt.len);
 	const char *bad = strlen(found->u.txt.data) != found->u.txt.len
 				  ? "SPF record has a NUL byte"
-				  : spf_record_parse(found->u.txt.data, found->u.txt.len, r, bad_r);
+				  : spf_record_parse(found->u.txt.data, found->u.txt.len, r, &lv->term);
 	if (bad != NULL) {
 		/* RFC 7208 4.6: a syntax error anywhere is permerror */
 		set_why(ev, "SPF record of %s refused: %s", dom, bad);
-		return record_fail(ev, root, resp, SPF_RES_PERMERROR, SPF_E_SYNTAX);
+		*res_r = SPF_RES_PERMERROR;
+		return false;
 	}
-	return SPF_E_SUCCESS;
+	return true;
 }
 
-/*
- * Explanations: a record read for marker `parent` (-1: the top record), as
- * published, parsed again from a copy so that its terms can be named; the
- * markers its rewrite makes belong to it (cur_rec).
- */
-static void trace_record(struct spf_eval *ev, int parent, const char *dom,
-			 const struct dns_rr *found, struct slice bad)
+/* A record decided fail by a term of its own: its exp= (6.2), if any, explains. */
+static void note_exp(struct spf_eval *ev, const struct spf_rec *r, const char *dom,
+		     enum spf_res res)
 {
-	if (ev->tr == NULL)
+	if (res != SPF_RES_FAIL)
 		return;
-	ev->cur_rec = -1;
-	struct trace *tr = ev->tr;
-	if (tr->n == TRACE_MAX_RECS)
-		return;
-	struct trace_rec *t = &tr->rec[tr->n];
-	memset(t, 0, sizeof(*t));
-	t->domain = xstrdup(dom);
-	t->parent = parent;
-	if (found != NULL) {
-		t->text = xstrndup(found->u.txt.data, found->u.txt.len);
-		if (bad.p != NULL)
-			t->bad = xstrndup(bad.p, bad.len);
-		t->rec = xmalloc(sizeof(*t->rec));
-		if (spf_record_parse(t->text, strlen(t->text), t->rec, NULL) != NULL) {
-			free(t->rec);
-			t->rec = NULL;
+	free(ev->exp_spec);
+	free(ev->exp_dom);
+	ev->exp_spec = slice_dup_or_null(r->exp);
+	ev->exp_dom = r->exp.p != NULL ? xstrdup(dom) : NULL;
+}
+
+/* The mechanisms in order (4.6.2), then redirect= (6.1), else neutral (4.7). */
+static enum spf_res evaluate_record(struct spf_eval *ev, const struct spf_rec *r,
+				    const char *dom, struct level *lv)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct spf_rterm *t = &r->t[i];
+		lv->term = t->text;
+		enum spf_res err;
+		enum term_outcome out = term(ev, t, dom, &err);
+		if (out == T_ERROR) {
+			error_here(ev);
+			return ev->aborted ? ev->abort_res : err;
+		}
+		if (out == T_MATCH) {
+			enum spf_res res = qualifier_result(t->qual);
+			/* an include that matched was decided in the record it named */
+			if (t->kind != M_INCLUDE)
+				decided(ev, SPF_DECIDED_TERM);
+			note_exp(ev, r, dom, res);
+			return res;
 		}
 	}
-	if (parent >= 0)
-		ev->markers[parent].nested = (int)tr->n;
-	ev->cur_rec = (int)tr->n++;
-}
-
-/* libspf2's `get_spf`: the record of cur_dom, top-level or include/redirect. */
-static SPF_errcode_t layer_get_spf(SPF_server_t *server, SPF_request_t *req,
-				  SPF_response_t *resp, SPF_record_t **rec_r)
-{
-	struct spf_eval *ev = server->resolver->hook;
-	bool root = !ev->record_seen;
-	ev->record_seen = true;
-	*rec_r = NULL;
-	expect_clear(ev);
-	const char *dom = ev->domain;
-	size_t mk = MARKER_NONE;
-	if (root && ev->tr != NULL)
-		ev->cur_marker = -1;
-	if (!root) {
-		struct marker *m = marker_of(ev, req->cur_dom);
-		dom = m != NULL ? m->real : NULL;
-		mk = m != NULL ? (size_t)(m - ev->markers) : MARKER_NONE;
-		trace_lookup(ev, mk, false);
-		if (!count_term(ev))
-			return record_fail(ev, root, resp, ev->abort_res, SPF_E_DNS_ERROR);
-		if (dom == NULL) {
-			/* RFC 7208 4.3: check_host() of it is none; 5.2, 6.1: permerror */
+	if (r->redirect.p != NULL && !r->has_all) {
+		lv->term = r->redirect_term;
+		if (!count_term(ev)) {
+			error_here(ev);
+			return ev->abort_res;
+		}
+		char *target = target_name(ev, r->redirect, dom);
+		enum spf_res res = SPF_RES_PERMERROR;
+		if (target == NULL)
 			set_why(ev, "include/redirect target is not a valid domain name");
-			return record_fail(ev, root, resp, SPF_RES_PERMERROR, SPF_E_INVALID_CHAR);
-		}
+		else if (!ev->aborted)
+			res = check_host(ev, target, false);
+		free(target);
+		if (ev->aborted)
+			res = ev->abort_res;
+		/* RFC 7208 6.1: none at the target is permerror */
+		if (res == SPF_RES_NONE)
+			res = SPF_RES_PERMERROR;
+		if (res == SPF_RES_PERMERROR || res == SPF_RES_TEMPERROR)
+			error_here(ev);
+		return res;
 	}
-	if (out_of_time(ev))
-		return record_fail(ev, root, resp, ev->abort_res, SPF_E_DNS_ERROR);
+	lv->term = slice_make(NULL, 0);
+	decided(ev, SPF_DECIDED_DEFAULT);
+	return SPF_RES_NEUTRAL;
+}
+
+/* check_host() of dom (RFC 7208 4): top for the identity's own domain. */
+static enum spf_res check_host(struct spf_eval *ev, const char *dom, bool top)
+{
+	if (ev->depth == SPF_MAX_DEPTH) {
+		/* not reached: each level past the first counts a term */
+		stop(ev, SPF_RES_PERMERROR, "includes and redirects nested too deeply");
+		return SPF_RES_PERMERROR;
+	}
+	struct level *lv = &ev->path[ev->depth++];
+	*lv = (struct level){ .domain = dom };
 	struct fetch f;
 	fetch(ev, dom, DNS_T_TXT, &f);
-	struct spf_rec *r = xmalloc(sizeof(*r));
-	const struct dns_rr *found;
-	struct slice bad;
-	SPF_errcode_t err = pick_record(ev, root, resp, dom, f.a, r, &found, &bad);
-	trace_record(ev, root ? -1 : (int)mk, dom, found, bad);
-	if (err == SPF_E_SUCCESS) {
-		struct buf b;
-		buf_init(&b, 64 * 1024);
-		if (!canonical_record(ev, r, dom, &b)) {
-			set_why(ev, "SPF records too large to evaluate");
-			err = record_fail(ev, root, resp, SPF_RES_PERMERROR, SPF_E_BIG_MECH);
-		} else if ((err = SPF_record_compile(server, resp, rec_r, b.p)) != SPF_E_SUCCESS) {
-			log_msg(LOG_ERR, NULL, "spf: libspf2 refused our rewrite of a record: %s",
-				b.p);
-			set_why(ev, "SPF record of %s could not be compiled", dom);
-			err = record_fail(ev, root, resp, SPF_RES_PERMERROR, err);
-		}
-		buf_free(&b);
-	}
-	free(r);
+	/* on the stack (4 KB; at most SPF_MAX_DEPTH deep): no large malloc per record */
+	struct spf_rec r;
+	enum spf_res res;
+	if (pick_record(ev, top, dom, f.a, &r, lv, &res))
+		res = evaluate_record(ev, &r, dom, lv);
+	else if (res != SPF_RES_NONE)
+		error_here(ev);
 	fetch_done(&f);
-	return err;
+	ev->depth--;
+	return res;
 }
 
-/* The explanation behind an exp= marker (RFC 7208 6.2), expanded and cleaned. */
-static char *exp_fetch(struct spf_eval *ev, struct marker *m)
+/* The explanation of a fail (RFC 7208 6.2), expanded and cleaned, or NULL. */
+static char *exp_text(struct spf_eval *ev)
 {
-	if (m->real == NULL || out_of_time(ev))
+	if (ev->exp_spec == NULL)
 		return NULL;
+	char *name = target_name(ev, slice_cstr(ev->exp_spec), ev->exp_dom);
+	if (name == NULL || ev->aborted) {
+		free(name);
+		return NULL;
+	}
 	struct fetch f;
-	fetch(ev, m->real, DNS_T_TXT, &f);
+	fetch(ev, name, DNS_T_TXT, &f);
 	char *text = NULL;
 	/* RFC 7208 6.2: exactly one TXT record, else no explanation */
 	const struct dns_answer *a = f.a;
-	if (a->status == DNS_OK && a->count == 1) {
+	if (!ev->aborted && a->status == DNS_OK && a->count == 1) {
 		struct slice s = slice_make(a->rr[0].u.txt.data, a->rr[0].u.txt.len);
 		size_t n = 0;
 		bool ok = s.len <= SPF_MAX_EXP_LEN && strlen(s.p) == s.len &&
@@ -1211,7 +990,7 @@ static char *exp_fetch(struct spf_eval *ev, struct marker *m)
 			  n <= SPF_MAX_TERM_MACROS;
 		struct buf b;
 		buf_init(&b, SPF_MAX_EXPANDED);
-		if (ok && expand(ev, s, m->dom, &b)) {
+		if (ok && expand(ev, s, ev->exp_dom, &b)) {
 			/* printable ASCII only, at most SPF_MAX_EXP_LEN bytes */
 			buf_truncate(&b, b.len < SPF_MAX_EXP_LEN ? b.len : SPF_MAX_EXP_LEN);
 			for (size_t i = 0; i < b.len; i++)
@@ -1222,42 +1001,9 @@ static char *exp_fetch(struct spf_eval *ev, struct marker *m)
 		buf_free(&b);
 	}
 	fetch_done(&f);
+	free(name);
 	return text;
 }
-
-/* libspf2's `get_exp`: the text for the exp= marker `domain`. */
-static SPF_errcode_t layer_get_exp(SPF_server_t *server, const char *domain, char **buf,
-				   size_t *buf_len)
-{
-	struct spf_eval *ev = server->resolver->hook;
-	struct marker *m = marker_of(ev, domain);
-	const char *text = DEFAULT_EXP;
-	if (m != NULL) {
-		if (!m->exp_done) {
-			m->exp_done = true;
-			m->exp_text = exp_fetch(ev, m);
-		}
-		if (m->exp_text != NULL)
-			text = m->exp_text;
-	}
-	size_t need = strlen(text) + 1;
-	if (*buf == NULL || *buf_len < need) {
-		/* libspf2 owns the buffer and frees it with free() */
-		free(*buf);
-		*buf = malloc(need);
-		if (*buf == NULL)
-			abort();
-		*buf_len = need;
-	}
-	memcpy(*buf, text, need);
-	return SPF_E_SUCCESS;
-}
-
-static void layer_destroy(SPF_dns_server_t *s)
-{
-	free(s);
-}
-
 /* Dotted-quad text of a (what inet_ntop gives, without its sprintf). */
 static void ipv4_text(const struct in_addr *a, char out[16])
 {
@@ -1276,7 +1022,7 @@ static void ipv4_text(const struct in_addr *a, char out[16])
 	*o = '\0';
 }
 
-static bool set_ip(struct spf_eval *ev, SPF_request_t *req, const char *ip)
+static bool set_ip(struct spf_eval *ev, const char *ip)
 {
 	if (inet_pton(AF_INET, ip, &ev->a4) != 1) {
 		if (inet_pton(AF_INET6, ip, &ev->a6) != 1)
@@ -1291,7 +1037,7 @@ static bool set_ip(struct spf_eval *ev, SPF_request_t *req, const char *ip)
 	if (!ev->v6) {
 		ipv4_text(&ev->a4, ev->ip_i);
 		memcpy(ev->ip_c, ev->ip_i, sizeof(ev->ip_c));
-		return SPF_request_set_ipv4(req, ev->a4) == SPF_E_SUCCESS;
+		return true;
 	}
 	/* RFC 7208 7.3: %{i} of IPv6 is dot-format: 32 nibbles */
 	size_t o = 0;
@@ -1299,7 +1045,7 @@ static bool set_ip(struct spf_eval *ev, SPF_request_t *req, const char *ip)
 		o += (size_t)snprintf(ev->ip_i + o, sizeof(ev->ip_i) - o, i ? ".%x.%x" : "%x.%x",
 				      ev->a6.s6_addr[i] >> 4, ev->a6.s6_addr[i] & 0xf);
 	inet_ntop(AF_INET6, &ev->a6, ev->ip_c, sizeof(ev->ip_c));
-	return SPF_request_set_ipv6(req, ev->a6) == SPF_E_SUCCESS;
+	return true;
 }
 
 /* The comment's parts are bounded: who_text(), why[], SPF_MAX_EXP_LEN. */
@@ -1358,26 +1104,6 @@ static const char *identity(struct spf_eval *ev, const struct spf_query *q)
 	return NULL;
 }
 
-static enum spf_res map_result(SPF_result_t r)
-{
-	switch (r) {
-	case SPF_RESULT_PASS:
-		return SPF_RES_PASS;
-	case SPF_RESULT_FAIL:
-		return SPF_RES_FAIL;
-	case SPF_RESULT_SOFTFAIL:
-		return SPF_RES_SOFTFAIL;
-	case SPF_RESULT_NEUTRAL:
-		return SPF_RES_NEUTRAL;
-	case SPF_RESULT_NONE:
-		return SPF_RES_NONE;
-	case SPF_RESULT_PERMERROR:
-		return SPF_RES_PERMERROR;
-	default:
-		return SPF_RES_TEMPERROR;
-	}
-}
-
 static void describe(struct spf_outcome *out, const struct spf_query *q, const char *who,
 		     enum spf_res r, const char *why)
 {
@@ -1425,276 +1151,6 @@ static char *who_text(const struct spf_query *q)
 	return buf_steal(&b);
 }
 
-/*
- * A libspf2 server over our DNS layer, made once and used for evaluation
- * after evaluation (making one compiles its default explanation and costs
- * more than an evaluation from cached answers); the layer's hook points at
- * the evaluation in progress.  One thread at a time.
- */
-struct spf_engine {
-	SPF_dns_server_t *layer;
-	SPF_server_t *server;
-	char *receiver;		/* rec_dom as set */
-};
-
-struct spf_engine *spf_engine_new(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, spf_init_once);
-	struct spf_engine *e = xcalloc(1, sizeof(*e));
-	e->layer = xcalloc(1, sizeof(*e->layer));
-	e->layer->destroy = layer_destroy;
-	e->layer->lookup = layer_lookup;
-	e->layer->get_spf = layer_get_spf;
-	e->layer->get_exp = layer_get_exp;
-	e->layer->name = "cachet";
-	e->server = SPF_server_new_dns(e->layer, 0);
-	if (e->server == NULL)
-		abort();
-	e->server->destroy_resolver = 0;	/* 1.2.10 frees only resolvers it made */
-	SPF_response_t *resp = NULL;
-	SPF_server_set_explanation(e->server, DEFAULT_EXP, &resp);
-	SPF_response_free(resp);
-	return e;
-}
-
-void spf_engine_free(struct spf_engine **ep)
-{
-	struct spf_engine *e = *ep;
-	if (e == NULL)
-		return;
-	SPF_server_free(e->server);
-	layer_destroy(e->layer);
-	free(e->receiver);
-	free(e);
-	*ep = NULL;
-}
-
-/* ---- explanations (spf_explain, see spf_dns.h) ---- */
-
-static enum spf_res qualifier_result(char q)
-{
-	switch (q) {
-	case '-':
-		return SPF_RES_FAIL;
-	case '~':
-		return SPF_RES_SOFTFAIL;
-	case '?':
-		return SPF_RES_NEUTRAL;
-	default:
-		return SPF_RES_PASS;
-	}
-}
-
-static bool queries_dns(enum spf_rterm_kind k)
-{
-	return k == M_INCLUDE || k == M_A || k == M_MX || k == M_PTR || k == M_EXISTS;
-}
-
-/* all, ip4 and ip6 need no lookup: does the term match the client? */
-static bool static_match(const struct spf_eval *ev, const struct spf_rterm *t)
-{
-	if (t->kind == M_ALL)
-		return true;
-	bool six = t->kind == M_IP6;
-	char tmp[INET6_ADDRSTRLEN + 1];
-	uint8_t a[16];
-	if (six != ev->v6 || t->net.len >= sizeof(tmp))
-		return false;
-	memcpy(tmp, t->net.p, t->net.len);
-	tmp[t->net.len] = '\0';
-	if (inet_pton(six ? AF_INET6 : AF_INET, tmp, a) != 1)
-		return false;
-	return client_within(ev, a, six ? t->cidr6 : t->cidr4);
-}
-
-/* The marker of term `term` of trace record `rec`, or -1. */
-static ptrdiff_t marker_for(const struct spf_eval *ev, int rec, int term)
-{
-	for (size_t j = 0; j < ev->n_markers; j++)
-		if (ev->markers[j].rec == rec && ev->markers[j].term == term)
-			return (ptrdiff_t)j;
-	return -1;
-}
-
-/* The steps of an explanation while it is worked out: a record, its term. */
-struct ways {
-	struct {
-		int rec;
-		struct slice term;	/* p NULL: none */
-	} v[SPF_EXPLAIN_MAX_STEPS];
-	size_t n;
-};
-
-static bool way_push(struct ways *w, int rec, struct slice term)
-{
-	if (w->n == SPF_EXPLAIN_MAX_STEPS)
-		return false;
-	w->v[w->n].rec = rec;
-	w->v[w->n].term = term;
-	w->n++;
-	return true;
-}
-
-/*
- * What gave trace record k its result, replaying libspf2's walk (RFC 7208
- * 4.6.2: terms in order, the first match decides; 6.1: redirect= only when
- * none did) over what the lookups found: the last term looked up was
- * reached, no later DNS term was, so the decision is that term (if it
- * matched) or a term after it that needs no lookup.  Returns 0 with the
- * result, how, and the steps in w; -1 when it cannot be told.
- */
-static int decide(const struct spf_eval *ev, int k, struct ways *w, enum spf_res *res_r,
-		  enum spf_decided *how_r, unsigned depth)
-{
-	const struct spf_rec *r = ev->tr->rec[k].rec;
-	if (r == NULL || depth > TRACE_MAX_RECS)
-		return -1;
-	int last = -1;
-	for (size_t j = 0; j < ev->n_markers; j++) {
-		const struct marker *m = &ev->markers[j];
-		if (m->rec == k && m->looked && m->term > last)
-			last = m->term;
-	}
-	for (size_t i = last < 0 ? 0 : (size_t)last; i < r->n; i++) {
-		const struct spf_rterm *t = &r->t[i];
-		if (!queries_dns(t->kind)) {
-			if (!static_match(ev, t))
-				continue;
-			*res_r = qualifier_result(t->qual);
-			*how_r = SPF_DECIDED_TERM;
-			return way_push(w, k, t->text) ? 0 : -1;
-		}
-		/* a DNS term not looked up was not reached; ptr lookups are not tied to a term */
-		ptrdiff_t m = marker_for(ev, k, (int)i);
-		if (t->kind == M_PTR || (int)i != last || m < 0)
-			return -1;
-		size_t mark = w->n;
-		if (!way_push(w, k, t->text))
-			return -1;
-		bool match = ev->markers[m].hit;
-		if (t->kind == M_INCLUDE) {
-			/* RFC 7208 5.2: include matches when its check_host() is pass */
-			enum spf_res sub;
-			enum spf_decided how;
-			int nested = ev->markers[m].nested;
-			if (nested < 0 || decide(ev, nested, w, &sub, &how, depth + 1) < 0)
-				return -1;
-			match = sub == SPF_RES_PASS;
-		}
-		if (match) {
-			*res_r = qualifier_result(t->qual);
-			*how_r = SPF_DECIDED_TERM;
-			return 0;
-		}
-		w->n = mark;
-	}
-	if (r->redirect.p != NULL && !r->has_all) {
-		ptrdiff_t m = marker_for(ev, k, TERM_REDIRECT);
-		if (m < 0 || ev->markers[m].nested < 0 || !way_push(w, k, r->redirect_term))
-			return -1;
-		return decide(ev, ev->markers[m].nested, w, res_r, how_r, depth + 1);
-	}
-	/* RFC 7208 4.7: no match and no redirect= is neutral */
-	*res_r = SPF_RES_NEUTRAL;
-	*how_r = SPF_DECIDED_DEFAULT;
-	return way_push(w, k, slice_make(NULL, 0)) ? 0 : -1;
-}
-
-/* The term marker k stands for, as written (p NULL when not known). */
-static struct slice marker_text(const struct spf_eval *ev, size_t k)
-{
-	const struct marker *m = &ev->markers[k];
-	const struct spf_rec *r = m->rec >= 0 ? ev->tr->rec[m->rec].rec : NULL;
-	if (r == NULL)
-		return slice_make(NULL, 0);
-	if (m->term >= 0)
-		return r->t[m->term].text;
-	return m->term == TERM_REDIRECT ? r->redirect_term : slice_make(NULL, 0);
-}
-
-/* Where an error was met: the records from the top down to the term being evaluated. */
-static void error_path(const struct spf_eval *ev, struct ways *w)
-{
-	int m = ev->why_marker;
-	if (m < 0) {
-		/* the top record itself: missing, several, refused, or its lookup */
-		const char *bad = ev->tr->rec[0].bad;
-		way_push(w, 0, bad != NULL ? slice_cstr(bad) : slice_make(NULL, 0));
-		return;
-	}
-	int chain[TRACE_MAX_RECS];
-	size_t n = 0;
-	for (int k = m; k >= 0 && n < ARRAY_LEN(chain);) {
-		chain[n++] = k;
-		int rec = ev->markers[k].rec;
-		k = rec >= 0 ? ev->tr->rec[rec].parent : -1;
-	}
-	while (n > 0) {
-		int k = chain[--n];
-		if (ev->markers[k].rec < 0)
-			break;
-		way_push(w, ev->markers[k].rec, marker_text(ev, (size_t)k));
-	}
-	/* the error was in the record the term leads to (none there, refused) */
-	int nested = ev->markers[m].nested;
-	if (nested >= 0) {
-		const char *bad = ev->tr->rec[nested].bad;
-		way_push(w, nested, bad != NULL ? slice_cstr(bad) : slice_make(NULL, 0));
-	}
-}
-
-static char *dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
-/* The explanation of an evaluation that ended with r (ev->tr is set). */
-static struct spf_explain *explain_build(struct spf_eval *ev, enum spf_res r)
-{
-	struct spf_explain *x = xcalloc(1, sizeof(*x));
-	const struct trace *tr = ev->tr;
-	bool error = r == SPF_RES_PERMERROR || r == SPF_RES_TEMPERROR;
-	struct ways w = { .n = 0 };
-	if (tr->n == 0) {
-		/* stopped before the top record was read */
-		x->decided = error ? SPF_DECIDED_ERROR : SPF_DECIDED_UNKNOWN;
-		x->step[0].domain = xstrdup(ev->domain);
-		x->n_steps = 1;
-	} else if (r == SPF_RES_NONE) {
-		x->decided = SPF_DECIDED_NO_RECORD;
-		way_push(&w, 0, slice_make(NULL, 0));
-	} else if (error) {
-		x->decided = SPF_DECIDED_ERROR;
-		if (ev->why[0] != '\0' && ev->why_marker != CUR_PTR)
-			error_path(ev, &w);
-		else
-			way_push(&w, 0, slice_make(NULL, 0));
-	} else {
-		enum spf_res got;
-		enum spf_decided how;
-		/* what is found must give libspf2's result, or nothing is said */
-		if (decide(ev, 0, &w, &got, &how, 0) == 0 && got == r) {
-			x->decided = how;
-		} else {
-			x->decided = SPF_DECIDED_UNKNOWN;
-			w.n = 0;
-			way_push(&w, 0, slice_make(NULL, 0));
-		}
-	}
-	for (size_t i = 0; i < w.n; i++) {
-		const struct trace_rec *t = &tr->rec[w.v[i].rec];
-		struct spf_explain_step *st = &x->step[x->n_steps++];
-		st->domain = xstrdup(t->domain);
-		st->record = dup_or_null(t->text);
-		st->term = w.v[i].term.p != NULL ? xstrndup(w.v[i].term.p, w.v[i].term.len) : NULL;
-	}
-	if ((error || r == SPF_RES_NONE) && ev->why[0] != '\0')
-		x->why = xstrdup(ev->why);
-	return x;
-}
-
-/* None before any lookup (no usable identity or client address). */
 static struct spf_explain *explain_identity(const char *why)
 {
 	struct spf_explain *x = xcalloc(1, sizeof(*x));
@@ -1708,30 +1164,12 @@ static void explain_free(struct spf_explain **xp)
 	struct spf_explain *x = *xp;
 	if (x == NULL)
 		return;
-	for (size_t i = 0; i < x->n_steps; i++) {
-		free(x->step[i].domain);
-		free(x->step[i].record);
-		free(x->step[i].term);
-	}
+	explain_steps_clear(x);
 	free(x->why);
 	free(x);
 	*xp = NULL;
 }
 
-static void trace_free(struct trace **tp)
-{
-	struct trace *tr = *tp;
-	if (tr == NULL)
-		return;
-	for (size_t i = 0; i < tr->n; i++) {
-		free(tr->rec[i].domain);
-		free(tr->rec[i].text);
-		free(tr->rec[i].rec);
-		free(tr->rec[i].bad);
-	}
-	free(tr);
-	*tp = NULL;
-}
 
 static char *arena_dup_or_null(struct arena *a, const char *s)
 {
@@ -1757,100 +1195,76 @@ const struct spf_explain *spf_explain_copy(struct arena *a, const struct spf_exp
 const char *spf_decided_name(enum spf_decided d)
 {
 	static const char *const names[] = {
-		[SPF_DECIDED_UNKNOWN] = "unknown", [SPF_DECIDED_IDENTITY] = "identity",
+		[SPF_DECIDED_IDENTITY] = "identity",
 		[SPF_DECIDED_NO_RECORD] = "no record", [SPF_DECIDED_TERM] = "term",
 		[SPF_DECIDED_DEFAULT] = "default", [SPF_DECIDED_ERROR] = "error",
 	};
 	return (size_t)d < ARRAY_LEN(names) ? names[d] : "unknown";
 }
 
-/* Runs libspf2 on the identity's record. */
-static void run_libspf2(struct spf_engine *e, struct spf_eval *ev, const struct spf_query *q,
-			struct spf_outcome *out)
+
+/* The explanation of an evaluation that ended with r (ev->x is set). */
+static struct spf_explain *explain_finish(struct spf_eval *ev, enum spf_res r)
 {
-	SPF_server_t *server = e->server;
-	e->layer->hook = ev;
-	if (e->receiver == NULL || strcmp(e->receiver, q->receiver) != 0) {
-		free(e->receiver);
-		e->receiver = xstrdup(q->receiver);
-		SPF_server_set_rec_dom(server, q->receiver);
+	struct spf_explain *x = ev->x;
+	ev->x = NULL;
+	bool error = r == SPF_RES_PERMERROR || r == SPF_RES_TEMPERROR;
+	if (r == SPF_RES_NONE || (error && !ev->error_noted)) {
+		/* the identity's record: none there, or stopped before it was read */
+		explain_steps_clear(x);
+		x->step[0].domain = xstrdup(ev->domain);
+		x->n_steps = 1;
 	}
-	SPF_response_t *resp = NULL;
-	SPF_request_t *req = SPF_request_new(server);
-	if (req == NULL)
-		abort();
-	char *who = who_text(q);
-	if (!set_ip(ev, req, q->ip)) {
+	if (r == SPF_RES_NONE)
+		x->decided = SPF_DECIDED_NO_RECORD;
+	else if (error)
+		x->decided = SPF_DECIDED_ERROR;
+	if ((error || r == SPF_RES_NONE) && ev->why[0] != '\0')
+		x->why = xstrdup(ev->why);
+	return x;
+}
+
+/* check_host() of the identity's domain, with the comment and explanations. */
+static void run(struct spf_eval *ev, const struct spf_query *q, struct spf_outcome *out)
+{
+	if (!set_ip(ev, q->ip)) {
 		outcome(out, SPF_RES_NONE, "%s: no usable client address", q->receiver);
-		if (ev->tr != NULL)
+		if (q->explain)
 			out->explain = explain_identity("no usable client address");
-	} else {
-		/*
-		 * Not SPF_request_query_mailfrom(): it passes 127.0.0.0/8 and ::1
-		 * without a lookup.  libspf2 gets no sender at all: the macros are
-		 * ours.
-		 */
-		req->cur_dom = ev->domain;
-		resp = SPF_response_new(req);
-		if (resp == NULL)
-			abort();
-		SPF_record_t *rec = NULL;
-		if (SPF_server_get_record(server, req, resp, &rec) == SPF_E_SUCCESS && rec != NULL) {
-			resp->spf_record_exp = rec;
-			SPF_record_interpret(rec, req, resp, 0);
-		}
-		if (rec != NULL)
-			SPF_record_free(rec);
-		enum spf_res r;
-		if (ev->aborted)
-			r = ev->abort_res;
-		else if (ev->root_failed)
-			r = ev->root_res;
-		else
-			r = map_result(SPF_response_result(resp));
-		const char *exp = SPF_response_get_explanation(resp);
-		if (r == SPF_RES_FAIL && exp != NULL && strcmp(exp, DEFAULT_EXP) != 0)
-			out->explanation = xstrdup(exp);
-		describe(out, q, who, r, ev->why);
-		if (ev->tr != NULL)
-			out->explain = explain_build(ev, r);
+		return;
 	}
+	if (q->explain)
+		ev->x = xcalloc(1, sizeof(*ev->x));
+	enum spf_res r = check_host(ev, ev->domain, true);
+	if (ev->aborted)
+		r = ev->abort_res;
+	if (r == SPF_RES_FAIL)
+		out->explanation = exp_text(ev);
+	char *who = who_text(q);
+	describe(out, q, who, r, ev->why);
 	free(who);
-	if (resp != NULL)
-		SPF_response_free(resp);
-	SPF_request_free(req);
-	e->layer->hook = NULL;
+	if (ev->x != NULL)
+		out->explain = explain_finish(ev, r);
 }
 
 void spf_dns_evaluate(const struct spf_backend *be, const struct spf_query *q,
 		      struct spf_outcome *out)
 {
-	struct spf_engine *e = spf_engine_new();
-	spf_engine_evaluate(e, be, q, out);
-	spf_engine_free(&e);
-}
-
-void spf_engine_evaluate(struct spf_engine *e, const struct spf_backend *be,
-			 const struct spf_query *q, struct spf_outcome *out)
-{
 	memset(out, 0, sizeof(*out));
-	struct spf_eval ev = { .be = be, .q = q, .cur_rec = -1, .cur_marker = -1,
-			       .why_marker = -1 };
-	if (q->explain)
-		ev.tr = xcalloc(1, sizeof(*ev.tr));
+	struct spf_eval ev = { .be = be, .q = q };
 	const char *bad = identity(&ev, q);
 	if (bad != NULL) {
 		outcome(out, SPF_RES_NONE, "%s: %s", q->receiver, bad);
 		if (q->explain)
 			out->explain = explain_identity(bad);
 	} else {
-		run_libspf2(e, &ev, q, out);
+		run(&ev, q, out);
 	}
-	trace_free(&ev.tr);
-	expect_clear(&ev);
-	markers_free(&ev);
+	explain_free(&ev.x);
 	for (size_t i = 0; i < ev.n_p; i++)
 		free(ev.p_names[i]);
+	free(ev.exp_spec);
+	free(ev.exp_dom);
 	free(ev.local);
 	free(ev.sdom);
 	free(ev.domain);

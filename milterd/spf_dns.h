@@ -1,24 +1,20 @@
 /*
- * One SPF evaluation (RFC 7208 check_host()), its DNS through our own layer:
- * lib/dns (so TestDNSData, the cache and DNSTimeout apply) or, for the fuzz
- * target, a zone in memory.
+ * One SPF evaluation (RFC 7208 check_host()), ours from the record's ABNF
+ * to the result, its DNS through our own layer: lib/dns (so TestDNSData,
+ * the cache and DNSTimeout apply) or, for the fuzz target, a zone in
+ * memory.
  *
- * libspf2 1.2.10 walks the mechanisms; this layer owns everything an
- * attacker can reach.  Every record is parsed here against the ABNF of
- * RFC 7208 section 12 and its MUSTs first (any syntax error is permerror,
- * 4.6), every macro is expanded here (7.3), and libspf2 is handed a
- * rewritten record with no macros and no text from the sender or the
- * publisher in it but checked addresses: each target name stands behind a
- * marker that this layer resolves.  Around it: at most SPF_MAX_DNS_TERMS
- * DNS-querying terms for the whole evaluation including nested includes,
- * at most SPF_MAX_VOID_LOOKUPS void lookups (4.6.4), a wall-clock
- * deadline, a size cap on records, and our own limits on term arguments
- * (kept from the CVE-2023-42118 guard; see spf_dns.c).
+ * Every record is parsed against the ABNF of RFC 7208 section 12 and its
+ * MUSTs first (any syntax error is permerror, 4.6; spf_record.c), then its
+ * terms are evaluated in order, each macro expanded when its term is.
+ * Around it: at most SPF_MAX_DNS_TERMS DNS-querying terms for the whole
+ * evaluation including nested includes, at most SPF_MAX_VOID_LOOKUPS void
+ * lookups (4.6.4), a wall-clock deadline, a size cap on records, and our
+ * own limits on term arguments (see spf_dns.c).
  *
- * Synchronous: the SPF check runs it on a pool of worker threads
- * (spf_pool.c), each owning one engine (a libspf2 server object), so
- * evaluations in different threads share nothing but libspf2's global log
- * hooks (set once).
+ * Synchronous, and sharing nothing between calls: the SPF check runs it
+ * in the milter's thread when every answer is cached, else on a pool of
+ * worker threads (spf_pool.c).
  */
 #ifndef CACHET_SPF_DNS_H
 #define CACHET_SPF_DNS_H
@@ -107,7 +103,6 @@ struct spf_query {
 
 /* What decided the result. */
 enum spf_decided {
-	SPF_DECIDED_UNKNOWN,	/* could not be determined (said so, never guessed) */
 	SPF_DECIDED_IDENTITY,	/* none without a lookup: no usable domain or client address */
 	SPF_DECIDED_NO_RECORD,	/* none: no SPF record at the domain */
 	SPF_DECIDED_TERM,	/* a mechanism matched: its qualifier is the result */
@@ -131,14 +126,10 @@ struct spf_explain_step {
 };
 
 /*
- * Why an evaluation came out as it did.  How it is found: the evaluation
- * records which term each DNS lookup was made for and whether its answer
- * held the client's address; libspf2 walks the terms in order and stops at
- * the first match, so the deciding term is the last term looked up or a
- * term without lookups (ip4, ip6, all) after it, whose match is computed
- * here.  The term found must give the result libspf2 gave, else it is
- * SPF_DECIDED_UNKNOWN; so is a record where a ptr term is reached (its
- * lookups are not tied to one term).
+ * Why an evaluation came out as it did: the records from the identity's
+ * down to where it was decided, as the evaluation walked them (the first
+ * term that matched, RFC 7208 4.6.2; the end of a record without one; or
+ * the error that stopped it).
  */
 struct spf_explain {
 	enum spf_decided decided;
@@ -157,19 +148,7 @@ struct spf_outcome {
 	struct spf_explain *explain;	/* q->explain: why (freed with the outcome); else NULL */
 };
 
-/*
- * A libspf2 server with our DNS layer, kept for evaluation after
- * evaluation by one thread at a time (the SPF check's workers each own
- * one).  Free with spf_engine_free().
- */
-struct spf_engine;
-struct spf_engine *spf_engine_new(void);
-void spf_engine_free(struct spf_engine **e);
-
 /* Evaluates q; always fills *out (release with spf_outcome_clear()). */
-void spf_engine_evaluate(struct spf_engine *e, const struct spf_backend *be,
-			 const struct spf_query *q, struct spf_outcome *out);
-/* The same with an engine made for this one evaluation (tests, fuzzing). */
 void spf_dns_evaluate(const struct spf_backend *be, const struct spf_query *q,
 		      struct spf_outcome *out);
 void spf_outcome_clear(struct spf_outcome *out);

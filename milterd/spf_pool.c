@@ -35,9 +35,6 @@ struct spf_pool {
 	unsigned workers, idle, exiting, max;
 	unsigned idle_ms;
 	bool stopping;
-	/* engines lent to callers' threads and given back */
-	struct spf_engine **spare;
-	unsigned n_spare;
 };
 
 struct spf_pool *spf_pool_new(unsigned max_workers, unsigned idle_ms)
@@ -52,7 +49,6 @@ struct spf_pool *spf_pool_new(unsigned max_workers, unsigned idle_ms)
 	pthread_cond_init(&p->gone, NULL);
 	p->max = max_workers > 0 ? max_workers : 1;
 	p->idle_ms = idle_ms;
-	p->spare = xcalloc(p->max, sizeof(*p->spare));
 	return p;
 }
 
@@ -96,19 +92,17 @@ static struct pool_job *next_job(struct spf_pool *p)
 static void *worker(void *arg)
 {
 	struct spf_pool *p = arg;
-	struct spf_engine *engine = spf_engine_new();
 	pthread_mutex_lock(&p->lock);
 	struct pool_job *j;
 	while ((j = next_job(p)) != NULL) {
 		pthread_mutex_unlock(&p->lock);
-		j->fn(engine, j->arg);
+		j->fn(j->arg);
 		free(j);
 		pthread_mutex_lock(&p->lock);
 	}
 	p->workers--;
 	p->exiting++;
 	pthread_mutex_unlock(&p->lock);
-	spf_engine_free(&engine);
 	/* last touch of the pool: spf_pool_free() may free it after this */
 	pthread_mutex_lock(&p->lock);
 	if (--p->exiting == 0 && p->workers == 0)
@@ -163,27 +157,6 @@ int spf_pool_submit(struct spf_pool *p, spf_pool_fn *fn, void *arg)
 	return e;
 }
 
-struct spf_engine *spf_pool_borrow(struct spf_pool *p)
-{
-	struct spf_engine *e = NULL;
-	pthread_mutex_lock(&p->lock);
-	if (p->n_spare > 0)
-		e = p->spare[--p->n_spare];
-	pthread_mutex_unlock(&p->lock);
-	return e != NULL ? e : spf_engine_new();
-}
-
-void spf_pool_give_back(struct spf_pool *p, struct spf_engine *e)
-{
-	pthread_mutex_lock(&p->lock);
-	if (p->n_spare < p->max) {
-		p->spare[p->n_spare++] = e;
-		e = NULL;
-	}
-	pthread_mutex_unlock(&p->lock);
-	spf_engine_free(&e);	/* more than max lent at once: not kept */
-}
-
 unsigned spf_pool_workers(struct spf_pool *p)
 {
 	pthread_mutex_lock(&p->lock);
@@ -203,9 +176,6 @@ void spf_pool_free(struct spf_pool **pp)
 	while (p->workers > 0 || p->exiting > 0)
 		pthread_cond_wait(&p->gone, &p->lock);
 	pthread_mutex_unlock(&p->lock);
-	for (unsigned i = 0; i < p->n_spare; i++)
-		spf_engine_free(&p->spare[i]);
-	free(p->spare);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->gone);

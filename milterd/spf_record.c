@@ -1,8 +1,8 @@
 /*
  * SPF records read against the ABNF of RFC 7208 section 12 (spf_record.h):
  * terms, modifiers, domain-specs, macro syntax and CIDR lengths, each
- * violation a permerror (4.6), before anything reaches libspf2; plus the
- * limits of ours that guard libspf2 (see spf_dns.c, "The CVE guard").
+ * violation a permerror (4.6), before any term is evaluated; plus limits
+ * of ours on term arguments and macros (see spf_dns.c).
  */
 #include "spf_record.h"
 

@@ -11,8 +11,8 @@
 # Makefile uses) that includes a higher layer's header must fail to compile.
 # Then (3) the programs link only what they use: cachet-policyd has neither
 # libspf2, libopendmarc, libunbound nor libmilter, cachet-keys none of
-# libspf2, libopendmarc, libmilter, libpsl and libhiredis, and only the
-# milter has libmilter.  Prints "ok - ..." / "not ok - ..." lines; exit 0 iff all passed.
+# libspf2, libopendmarc, libmilter, libpsl and libhiredis, only the
+# milter has libmilter, and neither the milter nor the CLI has libspf2.  Prints "ok - ..." / "not ok - ..." lines; exit 0 iff all passed.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 CC=$1 INC_UTIL=$2 INC_DNS=$3 INC_MAIL=$4 INC_POLICYD=$5
@@ -108,4 +108,14 @@ if [ -x "$BUILD/bin/cachet" ]; then
 		not_ok "cachet (the CLI) has no libmilter" "$bad"
 	fi
 fi
+# SPF is ours (milterd/spf_dns.c): libspf2 is the benchmarks' peer only
+for prog in cachet-milterd cachet; do
+	[ -x "$BUILD/bin/$prog" ] || continue
+	bad=$(linked "$BUILD/bin/$prog" | grep libspf2)
+	if [ -z "$bad" ]; then
+		ok "$prog links no libspf2"
+	else
+		not_ok "$prog links no libspf2" "$bad"
+	fi
+done
 exit $failed

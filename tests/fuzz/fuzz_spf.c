@@ -1,10 +1,9 @@
 /*
  * Fuzz target: an SPF record as if it came from DNS, and a sender
- * local-part, through libspf2 with our guards (milterd/spf_dns.c).
+ * local-part, through our check_host() (milterd/spf_dns.c).
  * Input: "LOCAL\nRECORD".  The record is published at fuzz.example in a
  * test zone built around it (quoted with \DDD escapes, split into
- * 255-byte character-strings), with a few names its terms can reach.
- * One engine serves every input, as a worker's does in the milter.  The
+ * 255-byte character-strings), with a few names its terms can reach.  The
  * same record also goes through spf_dns_record_terms() (cachet doctor),
  * which must agree with the checker and stay inside the record.  Each
  * input is evaluated twice, the second time asking why (spf_explain): the
@@ -67,13 +66,11 @@ static void check_terms(const uint8_t *rec, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct spf_engine *engine;
 	static int quiet;
 	if (!quiet) {
 		log_open("fuzz", true, 0);
 		log_set_level(LOG_EMERG);
 		quiet = 1;
-		engine = spf_engine_new();
 	}
 	const uint8_t *nl = memchr(data, '\n', size);
 	size_t local_len = nl != NULL ? (size_t)(nl - data) : 0;
@@ -103,10 +100,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       .helo = "a.fuzz.example", .sender = sender,
 			       .receiver = "mx.example.net", .deadline_ms = spf_clock_ms() + 2000 };
 	struct spf_outcome o, x;
-	spf_engine_evaluate(engine, &be, &q, &o);
+	spf_dns_evaluate(&be, &q, &o);
 	/* asking why (cachet check) must change nothing, and name terms of the record */
 	q.explain = true;
-	spf_engine_evaluate(engine, &be, &q, &x);
+	spf_dns_evaluate(&be, &q, &x);
 	if (x.result != o.result || x.explain == NULL || o.explain != NULL ||
 	    x.explain->n_steps > SPF_EXPLAIN_MAX_STEPS)
 		abort();

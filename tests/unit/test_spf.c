@@ -840,8 +840,8 @@ static void test_explain_names_the_term(void)
 		  "ip6.example:ip6:2001:db8::/32", NULL },
 		{ "2001:db8:1:2::99", "u@a6.example", "pass", SPF_DECIDED_TERM, "a6.example:a//64", NULL },
 		{ "192.0.2.1", NULL, "pass", SPF_DECIDED_TERM, "mail.helo.example:ip4:192.0.2.1", NULL },
-		/* ptr lookups are not tied to a term: said to be unknown, not guessed */
-		{ "192.0.2.1", "u@ptr.example", "pass", SPF_DECIDED_UNKNOWN, "ptr.example:-", NULL },
+		{ "192.0.2.1", "u@ptr.example", "pass", SPF_DECIDED_TERM, "ptr.example:ptr", NULL },
+		{ "192.0.2.9", "u@ptr.example", "fail", SPF_DECIDED_TERM, "ptr.example:-all", NULL },
 		{ "192.0.2.1", "u@nodot", "none", SPF_DECIDED_IDENTITY, "", "not a usable domain" },
 	};
 	char *err = NULL;
