@@ -217,13 +217,28 @@ done
 # each other's peers (the journal's price; the price of sharing counters
 # between MX hosts).  Besides the client's figures, each row has the
 # server's CPU time per request (utime + stime from /proc, over the run):
-# requests/s on a core of its own is about 1e6 / that.  See bench/README.md.
+# requests/s on a core of its own is about 1e6 / that.  The memory and
+# redis stores have a second row at a fixed offered rate (open loop,
+# policyd_bench -r; BENCH_POLICYD_RATE, 50000/s, and
+# BENCH_POLICYD_REDIS_RATE, 20000/s): the latency at that
+# load, where the closed-loop rows give the most requests a second and a
+# latency that is only connections / (requests per second).  See
+# bench/README.md.
 POLICYD=$BUILD/bin/cachet-policyd
 POLICYD_BENCH=$BUILD/bench/policyd_bench
 PB_CONNS=${BENCH_POLICYD_CONNS:-50}
 # 0: one load thread per connection; N: the connections shared by N
 # threads with epoll (a lighter generator: policyd_bench -T)
 PB_THREADS=${BENCH_POLICYD_THREADS:-0}
+# the open-loop rows: requests a second offered over the PB_CONNS
+# connections, by PB_THREADS epoll threads (2 when that is 0: -r needs -T)
+PB_RATE=${BENCH_POLICYD_RATE:-50000}
+# Redis's open-loop row: a rate its closed-loop row shows it takes here
+# (about 30,000/s on 2 CPUs), so its latency is that of a loaded server,
+# not of a backlog
+PB_REDIS_RATE=${BENCH_POLICYD_REDIS_RATE:-20000}
+PB_RATE_THREADS=$PB_THREADS
+[ "$PB_RATE_THREADS" -gt 0 ] 2>/dev/null || PB_RATE_THREADS=2
 pb_pids=()
 pb_cleanup() { local p; for p in "${pb_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; pb_pids=(); }
 trap 'pb_cleanup; rm -rf "$tmp"' EXIT
@@ -244,11 +259,13 @@ pb_wait_port() {
 # CPU ticks (utime + stime) of a process
 pb_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
-# pb_run LABEL STORE [LINES...]: start cachet-policyd with STORE (and the
-# extra configuration lines), run the load, print a row
+# pb_run LABEL RATE STORE [LINES...]: start cachet-policyd with STORE (and
+# the extra configuration lines), run the load (RATE "closed": each
+# connection's next request as soon as its reply is in; a number: that
+# many requests a second offered), print a row
 pb_run() {
-	local label=$1 store=$2 port out pid t0 t1
-	shift 2
+	local label=$1 rate=$2 store=$3 port out pid t0 t1
+	shift 3
 	port=$(pb_port)
 	mkdir -p "$tmp/state-$label"
 	{
@@ -274,13 +291,20 @@ PBEOF
 	progress "policyd_bench $label (~$SECS s)"
 	t0=$(pb_ticks "$pid")
 	local topt=()
-	[ "$PB_THREADS" -gt 0 ] 2>/dev/null && topt=(-T "$PB_THREADS")
+	if [ "$rate" != closed ]; then
+		topt=(-T "$PB_RATE_THREADS" -r "$rate")
+	elif [ "$PB_THREADS" -gt 0 ] 2>/dev/null; then
+		topt=(-T "$PB_THREADS")
+	fi
 	out=$("$POLICYD_BENCH" -p "$port" -c "$PB_CONNS" -t "$SECS" "${topt[@]}" 2>&1)
 	t1=$(pb_ticks "$pid")
-	awk -v l="$label" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
+	awk -v l="$label" -v r="$rate" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
 		'/^conns/ { us = $4 > 0 ? (t1 - t0) / hz * 1e6 / $4 : 0
-			    printf "%-9s %7s %9s %9s %9s %9s %7s %11.1f\n", l, $2, $6, $8, $10, $12, $14, us; f = 1 }
-		END { if (!f) printf "%-9s n/a\n", l }' <<<"$out"
+			    row = sprintf("%-9s %8s %5s %9s %9s %9s %9s %7s %11.1f", l, r, $2, $6, $8,
+					  $10, $12, $14, us); f = 1 }
+		/^short/ { short = 1 }
+		END { if (!f) printf "%-9s %8s n/a\n", l, r
+		      else print row (short ? "  short: the rate offered was not met" : "") }' <<<"$out"
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	unset 'pb_pids[-1]'
@@ -293,11 +317,12 @@ echo "   (load average at start: $(cut -d' ' -f1-3 /proc/loadavg))"
 if [ ! -x "$POLICYD" ] || [ ! -x "$POLICYD_BENCH" ]; then
 	echo "n/a ($POLICYD or $POLICYD_BENCH not built)"
 else
-	printf '%-9s %7s %9s %9s %9s %9s %7s %11s\n' store conns "req/s" "p50 us" "p99 us" "max us" \
-		errors "srv us/req"
-	pb_run memory memory
-	pb_run journal memory "StateFile $tmp/state-journal/p.state" "Journal yes"
-	pb_run nojournal memory "StateFile $tmp/state-nojournal/p.state" "Journal no"
+	printf '%-9s %8s %5s %9s %9s %9s %9s %7s %11s\n' store load conns "req/s" "p50 us" "p99 us" \
+		"max us" errors "srv us/req"
+	pb_run memory closed memory
+	pb_run memory "$PB_RATE" memory
+	pb_run journal closed memory "StateFile $tmp/state-journal/p.state" "Journal yes"
+	pb_run nojournal closed memory "StateFile $tmp/state-nojournal/p.state" "Journal no"
 	if command -v redis-server >/dev/null 2>&1; then
 		rport=$(pb_port)
 		mkdir -p "$tmp/redis"
@@ -305,7 +330,8 @@ else
 			--appendonly no --protected-mode no --logfile "$tmp/redis/log" &
 		pb_pids+=("$!")
 		if pb_wait_port "$rport"; then
-			pb_run redis "redis://127.0.0.1:$rport/0"
+			pb_run redis closed "redis://127.0.0.1:$rport/0"
+			pb_run redis "$PB_REDIS_RATE" "redis://127.0.0.1:$rport/0"
 		else
 			printf '%-9s n/a (redis-server did not start)\n' redis
 		fi
@@ -313,6 +339,10 @@ else
 	else
 		printf '%-9s n/a (no redis-server)\n' redis
 	fi
+	echo "   load: closed = each connection sends its next request when its reply is in"
+	echo "   (the most the server does; latency = conns / req/s); a number = that many"
+	echo "   requests/s offered on a schedule ($PB_RATE_THREADS epoll threads), latency from each"
+	echo "   request's due time (a late reply delays the next request, and that counts)"
 	echo "   one cachet-policyd process (one event loop); the load generator runs on"
 	echo "   the same machine and takes CPU from it; journal and nojournal have a"
 	echo "   StateFile (SnapshotInterval 60s), memory has none"

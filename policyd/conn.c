@@ -137,7 +137,7 @@ static bool conn_reply(struct conn *c)
 		buf_reset(&c->out);
 		buf_puts(&c->out, "action=DUNNO\n\n");
 	}
-	proto_req_reset(&c->req);
+	proto_req_next(&c->req);
 	size_t off = 0;
 	if (c->pend_len == 0) {
 		ssize_t n = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);

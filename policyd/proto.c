@@ -1,7 +1,8 @@
 /*
  * The policy protocol parser (see proto.h).  Table-driven: the names of the
  * attributes we keep, in enum order; everything else is syntax-checked and
- * dropped.  Values are copied (xstrndup) and freed at reset.
+ * dropped.  Values are copied into the request's buf (proto.h) and
+ * forgotten at reset.
  */
 #include "proto.h"
 
@@ -9,7 +10,6 @@
 #include <string.h>
 
 #include "compiler.h"
-#include "xalloc.h"
 
 static const char *const attr_names[PA_COUNT] = {
 	[PA_REQUEST] = "request",
@@ -33,19 +33,38 @@ static const char *const attr_names[PA_COUNT] = {
 void proto_req_init(struct proto_req *r)
 {
 	memset(r, 0, sizeof(*r));
+	buf_init(&r->vals, PROTO_MAX_REQUEST);
 }
 
 void proto_req_reset(struct proto_req *r)
 {
-	for (size_t i = 0; i < PA_COUNT; i++)
-		free(r->v[i]);
+	buf_free(&r->vals);
 	proto_req_init(r);
+}
+
+void proto_req_next(struct proto_req *r)
+{
+	if (r->vals.cap > PROTO_KEEP)
+		buf_free(&r->vals);
+	buf_reset(&r->vals);
+	memset(r->off, 0, sizeof(r->off));
+	r->lines = r->bytes = 0;
 }
 
 const char *proto_get(const struct proto_req *r, enum proto_attr a)
 {
 	ASSERT((size_t)a < PA_COUNT);
-	return r->v[a] != NULL ? r->v[a] : "";
+	return r->off[a] != 0 ? r->vals.p + r->off[a] - 1 : "";
+}
+
+/* Keeps a value: its bytes and a NUL, after the others. */
+static void keep(struct proto_req *r, enum proto_attr a, const char *val, size_t vlen)
+{
+	size_t off = r->vals.len;
+	bool ok = buf_append(&r->vals, val, vlen) && buf_append(&r->vals, "", 1);
+	/* the values are no longer than their lines, which are within PROTO_MAX_REQUEST */
+	ASSERT(ok);
+	r->off[a] = (uint32_t)off + 1;
 }
 
 const char *proto_attr_name(enum proto_attr a)
@@ -66,7 +85,7 @@ static enum proto_result finish(const struct proto_req *r, const char **error_r)
 		*error_r = "empty request";
 		return PROTO_ERROR;
 	}
-	if (r->v[PA_REQUEST] == NULL || strcmp(r->v[PA_REQUEST], "smtpd_access_policy") != 0) {
+	if (strcmp(proto_get(r, PA_REQUEST), "smtpd_access_policy") != 0) {
 		*error_r = "no request=smtpd_access_policy";
 		return PROTO_ERROR;
 	}
@@ -116,8 +135,7 @@ enum proto_result proto_line(struct proto_req *r, const char *line, size_t len,
 	}
 	for (size_t a = 0; a < PA_COUNT; a++) {
 		if (strlen(attr_names[a]) == nlen && memcmp(attr_names[a], line, nlen) == 0) {
-			free(r->v[a]);
-			r->v[a] = xstrndup(val, vlen);
+			keep(r, (enum proto_attr)a, val, vlen);
 			break;
 		}
 	}

@@ -20,6 +20,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
 
 #define PROTO_MAX_LINE 8192
 #define PROTO_MAX_ATTRS 256
@@ -47,11 +50,20 @@ enum proto_attr {
 	PA_COUNT,
 };
 
+/*
+ * The values kept are copied one after another, each with its NUL, into
+ * one buf (at most PROTO_MAX_REQUEST bytes, as the lines they come from),
+ * not one allocation each: a server reuses it from request to request.
+ */
 struct proto_req {
-	char *v[PA_COUNT];	/* NULL when absent */
+	struct buf vals;
+	uint32_t off[PA_COUNT];	/* 1 + the value's offset in vals; 0 when absent */
 	size_t lines;		/* attribute lines so far */
 	size_t bytes;		/* bytes so far */
 };
+
+/* proto_req_next keeps the values' memory up to this size */
+#define PROTO_KEEP 4096
 
 enum proto_result {
 	PROTO_MORE,	/* line taken; the request goes on */
@@ -62,6 +74,11 @@ enum proto_result {
 void proto_req_init(struct proto_req *r);
 /* Frees the values and makes r ready for the next request. */
 void proto_req_reset(struct proto_req *r);
+/*
+ * Forgets the values and makes r ready for the next request, keeping
+ * their memory (up to PROTO_KEEP bytes) for it; proto_req_reset() frees it.
+ */
+void proto_req_next(struct proto_req *r);
 
 /*
  * One line without its LF (a trailing CR is dropped).  On PROTO_ERROR,

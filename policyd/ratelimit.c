@@ -38,6 +38,16 @@ static void put_part(struct buf *out, const char *p, size_t len)
 	}
 }
 
+/* A prefix length (0 to 128) in decimal: keys are built per request, without printf. */
+static void put_number(struct buf *out, unsigned n)
+{
+	if (n >= 100)
+		buf_putc(out, (char)('0' + n / 100));
+	if (n >= 10)
+		buf_putc(out, (char)('0' + n / 10 % 10));
+	buf_putc(out, (char)('0' + n % 10));
+}
+
 /* client_address masked to the rule's prefix, as "ADDR/NN". */
 static bool put_client(struct buf *out, const struct limit_rule *rule, const char *addr)
 {
@@ -53,7 +63,9 @@ static bool put_client(struct buf *out, const struct limit_rule *rule, const cha
 		a[i] &= (unsigned char)(0xff00u >> keep);
 	}
 	inet_ntop(family, a, text, sizeof(text));
-	buf_printf(out, "%s/%u", text, bits);
+	buf_puts(out, text);
+	buf_putc(out, '/');
+	put_number(out, bits);
 	return true;
 }
 
@@ -63,7 +75,10 @@ bool ratelimit_key(const struct limit_rule *rule, const struct proto_req *r, cha
 	const char *sasl = proto_get(r, PA_SASL_USERNAME);
 	const char *sender = proto_get(r, PA_SENDER);
 	const char *at = strrchr(sender, '@');
-	buf_printf(out, "cachet:%s:%c", rule->name, kind);
+	buf_puts(out, "cachet:");
+	buf_puts(out, rule->name);
+	buf_putc(out, ':');
+	buf_putc(out, kind);
 	if (rule->keys & LK_SASL_USERNAME) {
 		if (sasl[0] == '\0')
 			return false;
