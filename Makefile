@@ -5,12 +5,14 @@
 
 # Every Debian 12 package the build and the tests need, named once.
 DEPS_BUILD := build-essential pkg-config clang llvm libclang-rt-14-dev \
-	libmilter-dev libunbound-dev libssl-dev libspf2-dev libopendmarc-dev \
+	libmilter-dev libunbound-dev libssl-dev libopendmarc-dev \
 	libevent-dev libhiredis-dev libpsl-dev libidn2-dev
 DEPS_TEST := postfix nsd swaks miltertest opendkim-tools python3-dkim \
 	libmail-dkim-perl publicsuffix iproute2 procps redis-server openssl \
 	opendkim
-DEPS := $(DEPS_BUILD) $(DEPS_TEST)
+# peers of bench/ only (our programs do not link them)
+DEPS_BENCH := libspf2-dev
+DEPS := $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH)
 
 CC ?= cc
 BUILD ?= build
