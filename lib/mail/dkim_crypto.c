@@ -117,6 +117,8 @@ static enum dkim_err verify_digest(const struct dkim_key *key, const uint8_t *ha
 		else
 			r = -1;
 		EVP_MD_CTX_free(md);
+	} else if (key->verify != NULL) {
+		r = EVP_PKEY_verify(key->verify, sig, sig_len, hash, hash_len) == 1 ? 1 : 0;
 	} else {
 		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
 		if (ctx == NULL)

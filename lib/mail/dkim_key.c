@@ -21,6 +21,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "compiler.h"
@@ -51,6 +52,21 @@ static EVP_PKEY *decode_rsa(const uint8_t *der, size_t len)
 	return pkey;
 }
 
+/* See struct dkim_key: NULL when OpenSSL will not make one (then made per signature). */
+static EVP_PKEY_CTX *rsa_verify_ctx(EVP_PKEY *pkey)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (ctx != NULL &&
+	    (EVP_PKEY_verify_init(ctx) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
+	     EVP_PKEY_CTX_set_signature_md(ctx, dkim_hash_md(DKIM_HASH_SHA256)) != 1)) {
+		EVP_PKEY_CTX_free(ctx);
+		ctx = NULL;
+	}
+	ERR_clear_error();
+	return ctx;
+}
+
 static enum dkim_err decode_p(struct dkim_key *key, struct slice p)
 {
 	uint8_t der[DKIM_KEY_BYTES_MAX];
@@ -66,6 +82,8 @@ static enum dkim_err decode_p(struct dkim_key *key, struct slice p)
 	if (key->pkey == NULL)
 		return DKIM_ERR_KEY_DECODE;
 	key->bits = EVP_PKEY_get_bits(key->pkey);
+	if (key->type == DKIM_KEY_RSA)
+		key->verify = rsa_verify_ctx(key->pkey);
 	return DKIM_OK;
 }
 
@@ -122,9 +140,21 @@ void dkim_key_free(struct dkim_key **key)
 {
 	if (*key == NULL)
 		return;
+	EVP_PKEY_CTX_free((*key)->verify);
 	EVP_PKEY_free((*key)->pkey);
 	free(*key);
 	*key = NULL;
+}
+
+struct dkim_key *dkim_key_dup(const struct dkim_key *key)
+{
+	struct dkim_key *k = xmalloc(sizeof(*k));
+	*k = *key;
+	ASSERT(EVP_PKEY_up_ref(k->pkey) == 1);
+	/* NULL if OpenSSL will not: then verify_digest makes one */
+	k->verify = key->verify != NULL ? EVP_PKEY_CTX_dup(key->verify) : NULL;
+	ERR_clear_error();
+	return k;
 }
 
 enum dkim_err dkim_key_check_sig(const struct dkim_key *key, const struct dkim_sig *sig)

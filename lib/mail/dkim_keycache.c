@@ -102,15 +102,6 @@ void dkim_keycache_free(struct dkim_keycache **cp)
 	*cp = NULL;
 }
 
-/* A copy of e's key that the caller owns (its EVP_PKEY one more reference). */
-static struct dkim_key *key_copy(const struct entry *e)
-{
-	struct dkim_key *k = xmalloc(sizeof(*k));
-	*k = *e->key;
-	ASSERT(EVP_PKEY_up_ref(k->pkey) == 1);
-	return k;
-}
-
 static struct entry *find(struct dkim_keycache *c, uint64_t h, const char *txt, size_t len,
 			  time_t t)
 {
@@ -173,7 +164,7 @@ enum dkim_err dkim_keycache_parse(struct dkim_keycache *c, const char *txt, size
 	if (e != NULL) {
 		enum dkim_err err = e->err;
 		if (err == DKIM_OK)
-			*key_r = key_copy(e);
+			*key_r = dkim_key_dup(e->key);
 		c->hits++;
 		pthread_mutex_unlock(&c->lock);
 		return err;
@@ -199,7 +190,7 @@ enum dkim_err dkim_keycache_parse(struct dkim_keycache *c, const char *txt, size
 		dkim_key_free(&key);
 	}
 	if (e->err == DKIM_OK)
-		*key_r = key_copy(e);
+		*key_r = dkim_key_dup(e->key);
 	err = e->err;
 	pthread_mutex_unlock(&c->lock);
 	return err;

@@ -2,13 +2,18 @@
  * Tests of the cache of parsed DKIM keys (lib/mail/dkim_keycache.c): a
  * record parsed once answers later lookups, its key is the caller's to
  * free; errors are kept too; TTL 0 keeps nothing and an expired entry is
- * parsed again; the text is the key; the cache stays within its size; and
- * threads share it safely (run under ASan by make check).
+ * parsed again; the text is the key; the cache stays within its size;
+ * threads share it safely (run under ASan by make check); and the RSA
+ * verify context each copy carries checks signatures in parallel threads.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "dkim_keycache.h"
 #include "t.h"
@@ -140,6 +145,74 @@ static void test_threads_share_it(void)
 	dkim_keycache_free(&c);
 }
 
+/* An RSA key made here, its record, and a signature of a fixed hash. */
+struct rsa_case {
+	struct dkim_keycache *cache;
+	char record[1024];
+	uint8_t hash[32];
+	uint8_t sig[512];
+	size_t sig_len;
+	int failed;
+};
+
+static bool rsa_case_make(struct rsa_case *rc)
+{
+	EVP_PKEY *pkey = EVP_RSA_gen(2048);
+	unsigned char *der = NULL;
+	int der_len = pkey != NULL ? i2d_PUBKEY(pkey, &der) : -1;
+	bool ok = der_len > 0 && (size_t)der_len * 4 / 3 + 40 < sizeof(rc->record);
+	if (ok) {
+		int n = snprintf(rc->record, sizeof(rc->record), "v=DKIM1; k=rsa; p=");
+		EVP_EncodeBlock((unsigned char *)rc->record + n, der, der_len);
+		memset(rc->hash, 0x5a, sizeof(rc->hash));
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+		rc->sig_len = sizeof(rc->sig);
+		ok = ctx != NULL && EVP_PKEY_sign_init(ctx) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
+		     EVP_PKEY_sign(ctx, rc->sig, &rc->sig_len, rc->hash, sizeof(rc->hash)) == 1;
+		EVP_PKEY_CTX_free(ctx);
+	}
+	OPENSSL_free(der);
+	EVP_PKEY_free(pkey);
+	return ok;
+}
+
+static void *rsa_verifier(void *arg)
+{
+	struct rsa_case *rc = arg;
+	uint8_t other[32];
+	memset(other, 0xa5, sizeof(other));
+	for (int i = 0; i < 300; i++) {
+		struct dkim_key *k = NULL;
+		bool ok = get(rc->cache, rc->record, 300, &k) == DKIM_OK && k->verify != NULL &&
+			  EVP_PKEY_verify(k->verify, rc->sig, rc->sig_len, rc->hash,
+					  sizeof(rc->hash)) == 1 &&
+			  EVP_PKEY_verify(k->verify, rc->sig, rc->sig_len, other,
+					  sizeof(other)) != 1;
+		if (!ok)
+			__atomic_store_n(&rc->failed, 1, __ATOMIC_RELAXED);
+		dkim_key_free(&k);
+	}
+	return NULL;
+}
+
+static void test_rsa_verify_contexts_in_threads(void)
+{
+	static struct rsa_case rc;
+	T_CHECK(rsa_case_make(&rc));
+	rc.cache = dkim_keycache_new(4);
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, rsa_verifier, &rc);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	T_EQ_INT(rc.failed, 0);
+	/* each thread may parse it once before the first copy is kept */
+	T_CHECK(dkim_keycache_hits(rc.cache) >= 4 * 300 - 4);
+	dkim_keycache_free(&rc.cache);
+}
+
 int main(void)
 {
 	T_RUN(test_second_lookup_is_a_hit_and_the_key_is_ours);
@@ -148,5 +221,6 @@ int main(void)
 	T_RUN(test_the_text_is_the_key);
 	T_RUN(test_bounded);
 	T_RUN(test_threads_share_it);
+	T_RUN(test_rsa_verify_contexts_in_threads);
 	return t_done();
 }
