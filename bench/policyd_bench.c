@@ -7,7 +7,10 @@
  *
  *	conns N  requests N  req/s X  p50_us X  p99_us X  max_us X  errors N
  *
- *	policyd_bench -p PORT [-c CONNS] [-t SECONDS] [-u USERS] [-T THREADS] [-r RATE]
+ *	policyd_bench -p PORT | -S PATH [-c CONNS] [-t SECONDS] [-u USERS] [-T THREADS]
+ *		      [-r RATE]
+ *
+ * -p: 127.0.0.1:PORT over TCP; -S: the unix socket PATH.
  *
  * By default one thread per connection (blocking sockets).  With -T, the
  * connections are shared by THREADS threads, each waiting on its own
@@ -45,6 +48,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,8 +78,28 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* -S: a unix socket instead of 127.0.0.1:PORT (what check_policy_service unix: uses) */
+static const char *unix_path;
+
+static int connect_unix(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", unix_path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int connect_to(int port)
 {
+	if (unix_path != NULL)
+		return connect_unix();
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sin;
 	int one = 1;
@@ -354,10 +378,13 @@ int main(int argc, char **argv)
 {
 	int port = 0, conns = 50, users = 1000, threads = 0, ch;
 	double secs = 5, rate = 0;
-	while ((ch = getopt(argc, argv, "p:c:t:u:T:r:")) != -1) {
+	while ((ch = getopt(argc, argv, "p:S:c:t:u:T:r:")) != -1) {
 		switch (ch) {
 		case 'p':
 			port = atoi(optarg);
+			break;
+		case 'S':
+			unix_path = optarg;
 			break;
 		case 'c':
 			conns = atoi(optarg);
@@ -375,12 +402,14 @@ int main(int argc, char **argv)
 			rate = atof(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: policyd_bench -p PORT [-c CONNS] [-t SECONDS] [-u USERS] "
-					"[-T THREADS] [-r RATE]\n");
+			fprintf(stderr, "usage: policyd_bench -p PORT | -S PATH [-c CONNS] [-t SECONDS] "
+					"[-u USERS] [-T THREADS] [-r RATE]\n");
 			return 2;
 		}
 	}
-	if (port < 1 || port > 65535 || conns < 1 || conns > BENCH_MAX_CONNS || secs <= 0 ||
+	if ((unix_path == NULL && (port < 1 || port > 65535)) ||
+	    (unix_path != NULL && strlen(unix_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) ||
+	    conns < 1 || conns > BENCH_MAX_CONNS || secs <= 0 ||
 	    users < 1 || threads < 0 || threads > conns || rate < 0 || (rate > 0 && threads == 0)) {
 		fprintf(stderr, "policyd_bench: bad arguments (-r needs -T)\n");
 		return 2;

@@ -259,18 +259,35 @@ pb_wait_port() {
 # CPU ticks (utime + stime) of a process
 pb_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
-# pb_run LABEL RATE STORE [LINES...]: start cachet-policyd with STORE (and
-# the extra configuration lines), run the load (RATE "closed": each
-# connection's next request as soon as its reply is in; a number: that
-# many requests a second offered), print a row
+# A unix socket (the socket file exists once the server listens).
+pb_wait_unix() {
+	local i
+	for i in $(seq 1 50); do
+		[ -S "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# pb_run LABEL SOCK RATE STORE [LINES...]: start cachet-policyd with STORE
+# (and the extra configuration lines) on SOCK (tcp: 127.0.0.1 and a free
+# port; unix: a socket file, as `check_policy_service unix:` uses), run the
+# load (RATE "closed": each connection's next request as soon as its reply
+# is in; a number: that many requests a second offered), print a row
 pb_run() {
-	local label=$1 rate=$2 store=$3 port out pid t0 t1
-	shift 3
-	port=$(pb_port)
+	local label=$1 sock=$2 rate=$3 store=$4 port path out pid t0 t1 addr=()
+	shift 4
+	if [ "$sock" = unix ]; then
+		path="$tmp/policyd-$label-$rate.sock"
+		addr=(-S "$path")
+	else
+		port=$(pb_port)
+		addr=(-p "$port")
+	fi
 	mkdir -p "$tmp/state-$label"
 	{
+		if [ "$sock" = unix ]; then echo "Socket unix:$path"; else echo "Socket inet:$port@127.0.0.1"; fi
 		cat <<PBEOF
-Socket inet:$port@127.0.0.1
 AllowRoot yes
 Syslog no
 RateLimitStore $store
@@ -284,7 +301,8 @@ PBEOF
 	"$POLICYD" -c "$tmp/policyd-$label.conf" -f 2>"$tmp/policyd-$label.log" &
 	pid=$!
 	pb_pids+=("$pid")
-	if ! pb_wait_port "$port"; then
+	if { [ "$sock" = unix ] && ! pb_wait_unix "$path"; } ||
+		{ [ "$sock" != unix ] && ! pb_wait_port "$port"; }; then
 		printf '%-9s %s\n' "$label" "n/a (cachet-policyd did not start: $(head -c 200 "$tmp/policyd-$label.log"))"
 		return
 	fi
@@ -296,14 +314,14 @@ PBEOF
 	elif [ "$PB_THREADS" -gt 0 ] 2>/dev/null; then
 		topt=(-T "$PB_THREADS")
 	fi
-	out=$("$POLICYD_BENCH" -p "$port" -c "$PB_CONNS" -t "$SECS" "${topt[@]}" 2>&1)
+	out=$("$POLICYD_BENCH" "${addr[@]}" -c "$PB_CONNS" -t "$SECS" "${topt[@]}" 2>&1)
 	t1=$(pb_ticks "$pid")
-	awk -v l="$label" -v r="$rate" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
+	awk -v l="$label" -v so="$sock" -v r="$rate" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
 		'/^conns/ { us = $4 > 0 ? (t1 - t0) / hz * 1e6 / $4 : 0
-			    row = sprintf("%-9s %8s %5s %9s %9s %9s %9s %7s %11.1f", l, r, $2, $6, $8,
-					  $10, $12, $14, us); f = 1 }
+			    row = sprintf("%-9s %4s %8s %5s %9s %9s %9s %9s %7s %11.1f", l, so, r, $2, $6,
+					  $8, $10, $12, $14, us); f = 1 }
 		/^short/ { short = 1 }
-		END { if (!f) printf "%-9s %8s n/a\n", l, r
+		END { if (!f) printf "%-9s %4s %8s n/a\n", l, so, r
 		      else print row (short ? "  short: the rate offered was not met" : "") }' <<<"$out"
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
@@ -317,12 +335,14 @@ echo "   (load average at start: $(cut -d' ' -f1-3 /proc/loadavg))"
 if [ ! -x "$POLICYD" ] || [ ! -x "$POLICYD_BENCH" ]; then
 	echo "n/a ($POLICYD or $POLICYD_BENCH not built)"
 else
-	printf '%-9s %8s %5s %9s %9s %9s %9s %7s %11s\n' store load conns "req/s" "p50 us" "p99 us" \
-		"max us" errors "srv us/req"
-	pb_run memory closed memory
-	pb_run memory "$PB_RATE" memory
-	pb_run journal closed memory "StateFile $tmp/state-journal/p.state" "Journal yes"
-	pb_run nojournal closed memory "StateFile $tmp/state-nojournal/p.state" "Journal no"
+	printf '%-9s %4s %8s %5s %9s %9s %9s %9s %7s %11s\n' store sock load conns "req/s" "p50 us" \
+		"p99 us" "max us" errors "srv us/req"
+	pb_run memory tcp closed memory
+	pb_run memory tcp "$PB_RATE" memory
+	pb_run memory unix closed memory
+	pb_run memory unix "$PB_RATE" memory
+	pb_run journal tcp closed memory "StateFile $tmp/state-journal/p.state" "Journal yes"
+	pb_run nojournal tcp closed memory "StateFile $tmp/state-nojournal/p.state" "Journal no"
 	if command -v redis-server >/dev/null 2>&1; then
 		rport=$(pb_port)
 		mkdir -p "$tmp/redis"
@@ -330,8 +350,8 @@ else
 			--appendonly no --protected-mode no --logfile "$tmp/redis/log" &
 		pb_pids+=("$!")
 		if pb_wait_port "$rport"; then
-			pb_run redis closed "redis://127.0.0.1:$rport/0"
-			pb_run redis "$PB_REDIS_RATE" "redis://127.0.0.1:$rport/0"
+			pb_run redis tcp closed "redis://127.0.0.1:$rport/0"
+			pb_run redis tcp "$PB_REDIS_RATE" "redis://127.0.0.1:$rport/0"
 		else
 			printf '%-9s n/a (redis-server did not start)\n' redis
 		fi
@@ -345,7 +365,9 @@ else
 	echo "   request's due time (a late reply delays the next request, and that counts)"
 	echo "   one cachet-policyd process (one event loop); the load generator runs on"
 	echo "   the same machine and takes CPU from it; journal and nojournal have a"
-	echo "   StateFile (SnapshotInterval 60s), memory has none"
+	echo "   StateFile (SnapshotInterval 60s), memory has none.  sock: the policy"
+	echo "   client's connections, TCP to 127.0.0.1 or a unix socket (Postfix's"
+	echo "   check_policy_service inet: or unix:)"
 fi
 
 # ---- SPF / DMARC / DKIM through the pipeline, with DNS three ways ----
