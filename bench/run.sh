@@ -237,6 +237,8 @@ PB_RATE=${BENCH_POLICYD_RATE:-50000}
 # (about 30,000/s on 2 CPUs), so its latency is that of a loaded server,
 # not of a backlog
 PB_REDIS_RATE=${BENCH_POLICYD_REDIS_RATE:-20000}
+# an open-loop row at a rate that leaves the daemon idle: the machine's floor
+PB_FLOOR_RATE=${BENCH_POLICYD_FLOOR_RATE:-2000}
 PB_RATE_THREADS=$PB_THREADS
 [ "$PB_RATE_THREADS" -gt 0 ] 2>/dev/null || PB_RATE_THREADS=2
 pb_pids=()
@@ -341,6 +343,9 @@ else
 	pb_run memory tcp "$PB_RATE" memory
 	pb_run memory unix closed memory
 	pb_run memory unix "$PB_RATE" memory
+	# the floor: at this rate the daemon is idle between requests, so the
+	# latency is mostly the machine waking its threads (a VM's idle CPUs)
+	pb_run memory unix "$PB_FLOOR_RATE" memory
 	pb_run journal tcp closed memory "StateFile $tmp/state-journal/p.state" "Journal yes"
 	pb_run nojournal tcp closed memory "StateFile $tmp/state-nojournal/p.state" "Journal no"
 	if command -v redis-server >/dev/null 2>&1; then
