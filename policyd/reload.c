@@ -78,9 +78,24 @@ static int reload_store(struct server *srv, const struct pconf *c)
 	return 0;
 }
 
-/* StateFile, Journal and AdminSocket keep their running values (a change is logged). */
+/* One setting that keeps its running value until a restart (a change is logged). */
+static void keep_text(char **now, const char *running, const char *name)
+{
+	if (same_text(*now, running))
+		return;
+	log_msg(LOG_WARNING, NULL, "reload: %s changes need a restart", name);
+	free(*now);
+	*now = running != NULL ? xstrdup(running) : NULL;
+}
+
+/*
+ * Socket, PidFile, StateFile, Journal and AdminSocket keep their running
+ * values: what was opened or written at start is what is removed at exit.
+ */
 static void keep_running(const struct pconf *run, struct pconf *c)
 {
+	keep_text(&c->socket, run->socket, "Socket");
+	keep_text(&c->pid_file, run->pid_file, "PidFile");
 	/* the journal's files are named after the StateFile: both stay */
 	if (!same_text(c->state_file, run->state_file) || c->journal != run->journal) {
 		log_msg(LOG_WARNING, NULL, "reload: StateFile and Journal changes need a restart");
@@ -88,11 +103,7 @@ static void keep_running(const struct pconf *run, struct pconf *c)
 		c->state_file = run->state_file != NULL ? xstrdup(run->state_file) : NULL;
 		c->journal = run->journal;
 	}
-	if (!same_text(c->admin_socket, run->admin_socket)) {
-		log_msg(LOG_WARNING, NULL, "reload: AdminSocket changes need a restart");
-		free(c->admin_socket);
-		c->admin_socket = run->admin_socket != NULL ? xstrdup(run->admin_socket) : NULL;
-	}
+	keep_text(&c->admin_socket, run->admin_socket, "AdminSocket");
 }
 
 /* SIGHUP: new rules, same counters (unless the store itself changed). */
@@ -118,8 +129,6 @@ void reload_on_hup(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 		/* the same Redis: new credentials from the next connection on */
 		store_redis_set_auth(srv->store, c->redis_user, c->redis_password);
 	}
-	if (strcmp(c->socket, srv->conf->socket) != 0)
-		log_msg(LOG_WARNING, NULL, "reload: Socket changes need a restart");
 	keep_running(srv->conf, c);
 	pconf_free(&srv->conf);
 	srv->conf = c;

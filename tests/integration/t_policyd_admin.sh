@@ -8,7 +8,8 @@
 # usage on stdout and exit 0); a missing, failing or slow NotifyCommand is
 # logged and never stalls the server; with the
 # daemon stopped the commands edit the StateFile; with the daemon running
-# but no AdminSocket they refuse; recipient_domain counts per domain.
+# but no AdminSocket they refuse; recipient_domain counts per domain; a
+# reload that changes Socket or PidFile keeps the running ones.
 . tests/integration/lib.sh
 POLICYD_BIN=${POLICYD_BIN:-$REPO/build/bin/cachet-policyd}
 
@@ -178,5 +179,32 @@ t_check "slow NotifyCommand is killed after NotifyTimeout" [ $? = 0 ]
 wait_until 5 grep -q "killed by signal 9" "$T/p.log"
 t_check "... and reaped" [ $? = 0 ]
 stop_policyd
+
+# A reload that changes Socket and PidFile keeps the running ones (a
+# restart is needed), so the exit removes what the start made, never a
+# path named since (here a file of someone else's).
+{
+	echo "Socket unix:$T/a.sock"
+	echo "AllowRoot yes"
+	echo "PidFile $T/a.pid"
+	echo 'Limit a key=sasl_username messages=1/1h action=defer'
+} >"$T/u.conf"
+"$POLICYD_BIN" -c "$T/u.conf" -f 2>>"$T/p.log" &
+PID=$!
+T_PIDS+=("$PID")
+wait_until 10 test -S "$T/a.sock"
+sed -i -e "s|$T/a.sock|$T/b.sock|" -e "s|$T/a.pid|$T/b.pid|" "$T/u.conf"
+echo "not the daemon's" >"$T/b.sock"
+echo "not the daemon's" >"$T/b.pid"
+kill -HUP "$PID"
+wait_until 5 grep -q "reload: Socket changes need a restart" "$T/p.log"
+t_check "a reload that changes Socket says a restart is needed" [ $? = 0 ]
+t_check "... and PidFile too" grep -q "reload: PidFile changes need a restart" "$T/p.log"
+t_check "... and it still listens on the running socket" test -S "$T/a.sock"
+stop_policyd
+gone() { [ ! -e "$1" ] && [ ! -e "$2" ]; }
+untouched() { grep -q "not the daemon's" "$1" && grep -q "not the daemon's" "$2"; }
+t_check "at exit the running socket and PidFile are removed" gone "$T/a.sock" "$T/a.pid"
+t_check "... and not the paths named after the start" untouched "$T/b.sock" "$T/b.pid"
 [ "$T_FAILED" = 0 ] || t_diag_file "$T/p.log" 40
 t_done
