@@ -62,6 +62,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "netlist.h"
 #include "spf_record.h"
 #include "xalloc.h"
 
@@ -311,16 +312,8 @@ static bool name_within(const char *a, const char *b)
 
 /* ---- %{p} (RFC 7208 7.3, validated as 5.5 says) ---- */
 
-static bool answer_has_ip(const struct spf_eval *ev, const struct dns_answer *a)
-{
-	for (size_t i = 0; a->status == DNS_OK && i < a->count; i++) {
-		if (!ev->v6 && memcmp(&a->rr[i].u.a, &ev->a4, sizeof(ev->a4)) == 0)
-			return true;
-		if (ev->v6 && memcmp(&a->rr[i].u.aaaa, &ev->a6, sizeof(ev->a6)) == 0)
-			return true;
-	}
-	return false;
-}
+static bool answer_within(const struct spf_eval *ev, const struct dns_answer *a, int cidr4,
+			  int cidr6);
 
 static void reverse_name(const struct spf_eval *ev, char *out, size_t size)
 {
@@ -351,7 +344,7 @@ static void p_lookup(struct spf_eval *ev)
 			continue;
 		struct fetch g;
 		fetch(ev, name, ev->v6 ? DNS_T_AAAA : DNS_T_A, &g);
-		if (answer_has_ip(ev, g.a))
+		if (answer_within(ev, g.a, -1, -1))	/* the client's own address */
 			ev->p_names[ev->n_p++] = xstrdup(name);
 		fetch_done(&g);
 	}
@@ -605,22 +598,19 @@ static bool client_within(const struct spf_eval *ev, const uint8_t *addr, int ci
 	int bits = ev->v6 ? 128 : 32;
 	if (cidr < 0 || cidr > bits)
 		cidr = bits;
-	int full = cidr / 8, rest = cidr % 8;
-	if (memcmp(addr, c, (size_t)full) != 0)
-		return false;
-	return rest == 0 || ((addr[full] ^ c[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+	return netlist_prefix_equal(addr, c, (unsigned)cidr);
 }
 
-/* Does an A/AAAA answer hold an address within the term's CIDR length of the client? */
-static bool answer_within(const struct spf_eval *ev, const struct dns_answer *a,
-			  const struct spf_rterm *t)
+/* Does an A/AAAA answer hold an address within cidr4/cidr6 bits (-1: all) of the client? */
+static bool answer_within(const struct spf_eval *ev, const struct dns_answer *a, int cidr4,
+			  int cidr6)
 {
 	for (size_t i = 0; a->status == DNS_OK && i < a->count; i++) {
 		const struct dns_rr *r = &a->rr[i];
 		if (!ev->v6 && a->type == DNS_T_A &&
-		    client_within(ev, (const uint8_t *)&r->u.a, t->cidr4))
+		    client_within(ev, (const uint8_t *)&r->u.a, cidr4))
 			return true;
-		if (ev->v6 && a->type == DNS_T_AAAA && client_within(ev, r->u.aaaa.s6_addr, t->cidr6))
+		if (ev->v6 && a->type == DNS_T_AAAA && client_within(ev, r->u.aaaa.s6_addr, cidr6))
 			return true;
 	}
 	return false;
@@ -691,7 +681,7 @@ static enum term_outcome a_or_exists(struct spf_eval *ev, const struct spf_rterm
 	fetch(ev, target, exists ? DNS_T_A : addr_type(ev), &f);
 	enum term_outcome out;
 	if (term_answer(ev, target, f.a, &out))
-		out = exists || answer_within(ev, f.a, t) ? T_MATCH : T_NOMATCH;
+		out = exists || answer_within(ev, f.a, t->cidr4, t->cidr6) ? T_MATCH : T_NOMATCH;
 	fetch_done(&f);
 	return out;
 }
@@ -712,7 +702,7 @@ static enum term_outcome mx_host(struct spf_eval *ev, const struct spf_rterm *t,
 		set_why(ev, "DNS %s lookup of %s: %s", dns_type_name(addr_type(ev)), host,
 			dns_status_name(f.a->status));
 		out = T_ERROR;
-	} else if (answer_within(ev, f.a, t)) {
+	} else if (answer_within(ev, f.a, t->cidr4, t->cidr6)) {
 		out = T_MATCH;
 	}
 	fetch_done(&f);
@@ -764,17 +754,23 @@ static enum term_outcome ptr(struct spf_eval *ev, const char *target)
 static enum spf_res check_host(struct spf_eval *ev, const char *dom, bool top);
 
 /*
- * include (5.2): a match when the target's check_host() is pass; none
- * there, or a target that is no usable name, is permerror.
+ * check_host() of an include or redirect= target (5.2, 6.1): a target that
+ * is no usable name, or one without an SPF record (check_host() of a
+ * nested target says so, see pick_record), is permerror.
  */
-static enum term_outcome include(struct spf_eval *ev, const char *target, enum spf_res *err_r)
+static enum spf_res nested(struct spf_eval *ev, const char *target)
 {
 	if (target == NULL) {
 		set_why(ev, "include/redirect target is not a valid domain name");
-		*err_r = SPF_RES_PERMERROR;
-		return T_ERROR;
+		return SPF_RES_PERMERROR;
 	}
-	enum spf_res r = check_host(ev, target, false);
+	return check_host(ev, target, false);
+}
+
+/* include (5.2): a match when the target's check_host() is pass. */
+static enum term_outcome include(struct spf_eval *ev, const char *target, enum spf_res *err_r)
+{
+	enum spf_res r = nested(ev, target);
 	switch (r) {
 	case SPF_RES_PASS:
 		return T_MATCH;
@@ -783,7 +779,7 @@ static enum term_outcome include(struct spf_eval *ev, const char *target, enum s
 	case SPF_RES_NEUTRAL:
 		return T_NOMATCH;
 	default:
-		*err_r = r == SPF_RES_NONE ? SPF_RES_PERMERROR : r;
+		*err_r = r;
 		return T_ERROR;
 	}
 }
@@ -792,7 +788,8 @@ static enum term_outcome include(struct spf_eval *ev, const char *target, enum s
 static enum term_outcome term(struct spf_eval *ev, const struct spf_rterm *t, const char *dom,
 			      enum spf_res *err_r)
 {
-	*err_r = SPF_RES_PERMERROR;
+	/* a DNS error; a limit, the deadline or a cancel also stops it (ev->aborted) */
+	*err_r = SPF_RES_TEMPERROR;
 	if (t->kind == M_ALL)
 		return T_MATCH;
 	if (t->kind == M_IP4 || t->kind == M_IP6)
@@ -819,18 +816,10 @@ static enum term_outcome term(struct spf_eval *ev, const struct spf_rterm *t, co
 		}
 	}
 	free(target);
-	if (out == T_ERROR && *err_r == SPF_RES_PERMERROR && t->kind != M_INCLUDE)
-		*err_r = SPF_RES_TEMPERROR;	/* a DNS error; limits stop (ev->aborted) */
 	return out;
 }
 
 /* ---- records ---- */
-
-/* Does the TXT record start with "v=spf1" and then a space or its end? */
-static bool is_spf_record(const char *txt, size_t len)
-{
-	return len >= 6 && strncasecmp(txt, "v=spf1", 6) == 0 && (len == 6 || txt[6] == ' ');
-}
 
 /*
  * Picks the one SPF record of an answer (RFC 7208 4.5) and parses it into
@@ -854,7 +843,7 @@ static bool pick_record(struct spf_eval *ev, bool top, const char *dom,
 	const struct dns_rr *found = NULL;
 	size_t n = 0;
 	for (size_t i = 0; a->status == DNS_OK && i < a->count; i++)
-		if (is_spf_record(a->rr[i].u.txt.data, a->rr[i].u.txt.len)) {
+		if (spf_record_is_v1(a->rr[i].u.txt.data, a->rr[i].u.txt.len)) {
 			found = &a->rr[i];
 			n++;
 		}
@@ -923,17 +912,10 @@ static enum spf_res evaluate_record(struct spf_eval *ev, const struct spf_rec *r
 			return ev->abort_res;
 		}
 		char *target = target_name(ev, r->redirect, dom);
-		enum spf_res res = SPF_RES_PERMERROR;
-		if (target == NULL)
-			set_why(ev, "include/redirect target is not a valid domain name");
-		else if (!ev->aborted)
-			res = check_host(ev, target, false);
+		enum spf_res res = ev->aborted ? ev->abort_res : nested(ev, target);
 		free(target);
 		if (ev->aborted)
 			res = ev->abort_res;
-		/* RFC 7208 6.1: none at the target is permerror */
-		if (res == SPF_RES_NONE)
-			res = SPF_RES_PERMERROR;
 		if (res == SPF_RES_PERMERROR || res == SPF_RES_TEMPERROR)
 			error_here(ev);
 		return res;

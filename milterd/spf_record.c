@@ -297,6 +297,11 @@ static const char *directive_parse(struct slice s, struct spf_rterm *t)
 	return domain_spec_check(t->spec);
 }
 
+bool spf_record_is_v1(const char *txt, size_t len)
+{
+	return len >= 6 && strncasecmp(txt, "v=spf1", 6) == 0 && (len == 6 || txt[6] == ' ');
+}
+
 /*
  * The record after "v=spf1" (RFC 7208 4.5, 4.6, 12): terms separated by
  * one or more spaces, trailing spaces allowed.  On an error in one term,
@@ -311,7 +316,7 @@ const char *spf_record_parse(const char *txt, size_t len, struct spf_rec *r, str
 		*bad_r = slice_make(NULL, 0);
 	if (len > SPF_MAX_RECORD_LEN)
 		return "SPF record too long";
-	if (len < 6 || strncasecmp(txt, "v=spf1", 6) != 0 || (len > 6 && txt[6] != ' '))
+	if (!spf_record_is_v1(txt, len))
 		return "not an SPF version 1 record";
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)txt[i] < 0x20 || (unsigned char)txt[i] > 0x7e)

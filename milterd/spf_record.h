@@ -64,6 +64,8 @@ const char *spf_macro_string_check(const char *s, size_t len, bool in_exp, size_
 				   bool *last_macro_r, size_t *tail_r);
 /* RFC 7208's toplabel: alphanumeric with a letter, or LDH not at its ends. */
 bool spf_toplabel_ok(const char *s, size_t len);
+/* Does the TXT record start with "v=spf1" and then a space or its end (RFC 7208 4.5)? */
+bool spf_record_is_v1(const char *txt, size_t len);
 /*
  * Parses an SPF record ("v=spf1 ...") into r.  NULL, or why it is a
  * permerror (RFC 7208 4.6); then *bad_r (when not NULL) is the offending

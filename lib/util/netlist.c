@@ -103,7 +103,7 @@ static void mask_bits(uint8_t *addr, size_t len, unsigned prefix)
 	}
 }
 
-static bool prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefix)
+bool netlist_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefix)
 {
 	size_t whole = prefix / 8;
 	if (memcmp(a, b, whole) != 0)
@@ -396,10 +396,10 @@ static bool match(const struct netlist *l, int family, const uint8_t *addr, cons
 		bool hit;
 		switch (e->kind) {
 		case ENTRY_V4:
-			hit = family == AF_INET && prefix_equal(addr, e->addr, e->prefix);
+			hit = family == AF_INET && netlist_prefix_equal(addr, e->addr, e->prefix);
 			break;
 		case ENTRY_V6:
-			hit = family == AF_INET6 && prefix_equal(addr, e->addr, e->prefix);
+			hit = family == AF_INET6 && netlist_prefix_equal(addr, e->addr, e->prefix);
 			break;
 		default:
 			hit = hlen > 0 && name_matches(e, hostname, hlen);

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 struct netlist;
@@ -36,5 +37,7 @@ bool netlist_match(const struct netlist *l, const struct sockaddr *addr,
 /* Same, from an address in text form ("192.0.2.1", "2001:db8::1"). */
 bool netlist_match_text(const struct netlist *l, const char *ip, const char *hostname);
 size_t netlist_count(const struct netlist *l);
+/* Are the first `prefix` bits of a and b (network byte order) the same? */
+bool netlist_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefix);
 
 #endif
