@@ -240,7 +240,8 @@ struct dkim_key {
 	/*
 	 * RSA: a context ready to verify PKCS#1 v1.5 SHA-256 signatures with
 	 * pkey, made once (making one per signature cost 3 us of a 15 us
-	 * verify, bench/), or NULL (Ed25519; then one is made per signature).
+	 * verify, bench/); NULL for Ed25519 (a context per signature), or if
+	 * OpenSSL would not make one (then verifying is an internal error).
 	 * It is this copy's own: copies are made with dkim_key_dup().
 	 */
 	EVP_PKEY_CTX *verify;

@@ -120,16 +120,7 @@ static enum dkim_err verify_digest(const struct dkim_key *key, const uint8_t *ha
 	} else if (key->verify != NULL) {
 		r = EVP_PKEY_verify(key->verify, sig, sig_len, hash, hash_len) == 1 ? 1 : 0;
 	} else {
-		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
-		if (ctx == NULL)
-			return DKIM_ERR_INTERNAL;
-		if (EVP_PKEY_verify_init(ctx) != 1 ||
-		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
-		    EVP_PKEY_CTX_set_signature_md(ctx, dkim_hash_md(DKIM_HASH_SHA256)) != 1)
-			r = -1;
-		else
-			r = EVP_PKEY_verify(ctx, sig, sig_len, hash, hash_len) == 1 ? 1 : 0;
-		EVP_PKEY_CTX_free(ctx);
+		r = -1;		/* OpenSSL would not make the key's context (dkim_key.c) */
 	}
 	ERR_clear_error();
 	if (r < 0)

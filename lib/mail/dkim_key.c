@@ -52,7 +52,7 @@ static EVP_PKEY *decode_rsa(const uint8_t *der, size_t len)
 	return pkey;
 }
 
-/* See struct dkim_key: NULL when OpenSSL will not make one (then made per signature). */
+/* See struct dkim_key: NULL when OpenSSL will not make one. */
 static EVP_PKEY_CTX *rsa_verify_ctx(EVP_PKEY *pkey)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
@@ -151,7 +151,6 @@ struct dkim_key *dkim_key_dup(const struct dkim_key *key)
 	struct dkim_key *k = xmalloc(sizeof(*k));
 	*k = *key;
 	ASSERT(EVP_PKEY_up_ref(k->pkey) == 1);
-	/* NULL if OpenSSL will not: then verify_digest makes one */
 	k->verify = key->verify != NULL ? EVP_PKEY_CTX_dup(key->verify) : NULL;
 	ERR_clear_error();
 	return k;
