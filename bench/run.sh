@@ -277,18 +277,20 @@ pb_wait_unix() {
 # load (RATE "closed": each connection's next request as soon as its reply
 # is in; a number: that many requests a second offered), print a row
 pb_run() {
-	local label=$1 sock=$2 rate=$3 store=$4 port path out pid t0 t1 addr=()
+	local label=$1 sock=$2 rate=$3 store=$4 out pid t0 t1 where addr ready
 	shift 4
 	if [ "$sock" = unix ]; then
-		path="$tmp/policyd-$label-$rate.sock"
-		addr=(-S "$path")
+		where="$tmp/policyd-$label-$rate.sock"
+		addr=(-S "$where") ready=(pb_wait_unix "$where")
+		where="unix:$where"
 	else
-		port=$(pb_port)
-		addr=(-p "$port")
+		where=$(pb_port)
+		addr=(-p "$where") ready=(pb_wait_port "$where")
+		where="inet:$where@127.0.0.1"
 	fi
 	mkdir -p "$tmp/state-$label"
 	{
-		if [ "$sock" = unix ]; then echo "Socket unix:$path"; else echo "Socket inet:$port@127.0.0.1"; fi
+		echo "Socket $where"
 		cat <<PBEOF
 AllowRoot yes
 Syslog no
@@ -303,8 +305,7 @@ PBEOF
 	"$POLICYD" -c "$tmp/policyd-$label.conf" -f 2>"$tmp/policyd-$label.log" &
 	pid=$!
 	pb_pids+=("$pid")
-	if { [ "$sock" = unix ] && ! pb_wait_unix "$path"; } ||
-		{ [ "$sock" != unix ] && ! pb_wait_port "$port"; }; then
+	if ! "${ready[@]}"; then
 		printf '%-9s %s\n' "$label" "n/a (cachet-policyd did not start: $(head -c 200 "$tmp/policyd-$label.log"))"
 		return
 	fi
