@@ -2,8 +2,9 @@
  * Fuzz target for DKIM canonicalization (lib/mail/dkim_canon.c).
  *
  * Byte 0 picks the body canonicalization and an l= (or none), byte 1 seeds
- * the chunk sizes; the rest is a body, hashed all at once (the SIMD scan),
- * one byte at a time (the scalar one) and in input-driven chunks: digests,
+ * the chunk sizes; the rest is a body, hashed all at once (the widest SIMD
+ * scan the CPU has), all at once with the 16-byte SSE2 scan, one byte at a
+ * time (the scalar one) and in input-driven chunks: digests,
  * length and the l= flag must be identical, and equal to those of a
  * reference canonicalizer written the plain way from RFC 6376 3.4.3/3.4.4
  * (lines, WSP runs, trailing empty lines), hashed with OpenSSL directly.
@@ -31,9 +32,13 @@ static void run(enum dkim_canon c, bool has_l, uint64_t l, const uint8_t *p, siz
 		int mode, uint8_t seed, struct result *r)
 {
 	struct dkim_bodyhash *bh = dkim_bodyhash_new(c, DKIM_HASH_SHA256, has_l, l);
+	if (mode == 3)
+		dkim_bodyhash_narrow_scan(bh);
 	size_t i = 0;
 	while (i < n) {
-		size_t k = mode == 0 ? n : mode == 1 ? 1 : 1 + (size_t)((p[i] ^ seed) % 13);
+		size_t k = mode == 0 || mode == 3 ? n
+			   : mode == 1		  ? 1
+						  : 1 + (size_t)((p[i] ^ seed) % 13);
 		if (k > n - i)
 			k = n - i;
 		dkim_bodyhash_update(bh, p + i, k);
@@ -119,10 +124,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t seed = data[1];
 	const uint8_t *p = data + 2;
 	size_t n = size - 2;
-	struct result r[3];
-	for (int mode = 0; mode < 3; mode++)
+	struct result r[4];
+	for (int mode = 0; mode < 4; mode++)
 		run(c, has_l, l, p, n, mode, seed, &r[mode]);
-	for (int mode = 1; mode < 3; mode++)
+	for (int mode = 1; mode < 4; mode++)
 		if (memcmp(r[0].d, r[mode].d, sizeof(r[0].d)) != 0 || r[0].len != r[mode].len ||
 		    r[0].over != r[mode].over)
 			abort();
