@@ -52,7 +52,7 @@ LDFLAGS_ALL := $(HARDEN_LD) $(LDFLAGS)
 
 # External libraries, by the layer that needs them.
 LIBS_UTIL := -lpthread
-LIBS_DNS := -lunbound
+LIBS_DNS := -lunbound -levent
 LIBS_MAIL := -lcrypto -lpsl -lidn2
 LIBS_POLICY := -levent -lhiredis
 LIBS_MILTERD := $(LIBS_MAIL) $(LIBS_DNS) $(LIBS_UTIL)
