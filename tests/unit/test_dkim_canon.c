@@ -246,14 +246,19 @@ static void test_streaming_equivalence(void)
 /*
  * Text as mail has it, in runs long enough for the wide scans: words, and
  * now and then each thing that stops a scan (WSP runs, tabs, WSP at a line
- * end, empty lines, a bare CR or LF, a line starting with WSP).
+ * end, empty lines, lines of WSP only, a bare CR or LF, a line starting
+ * with WSP), and one of the ways a body ends.
  */
 static size_t text_body(uint8_t *p, size_t n)
 {
 	static const char *const bits[] = { "  ", "\t", " \r\n", "\r\n\r\n", "\r", "\n",
-					    "\r\n ", "\t\r\n", "\r\n\r\n\r\n" };
+					    "\r\n ", "\t\r\n", "\r\n\r\n\r\n",
+					    "\r\n\r\n \t\r\n", "\r\n\r\n\r" };
+	/* how a body ends: trailing empty lines, and lines of WSP only, go */
+	static const char *const ends[] = { "", "\r\n", "\r\n\r\n", " \r\n \r\n",
+					    "\r\n\t \r\n\r\n", "\r\n\r\n \r\n" };
 	size_t len = 0;
-	while (len + 16 < n) {
+	while (len + 32 < n) {
 		uint32_t r = rng();
 		const char *add = r % 9 == 0	? bits[(r >> 4) % ARRAY_LEN(bits)]
 				  : r % 7 == 0	? "\r\n"
@@ -263,7 +268,9 @@ static size_t text_body(uint8_t *p, size_t n)
 		memcpy(p + len, add, k);
 		len += k;
 	}
-	return len;
+	const char *end = ends[rng() % ARRAY_LEN(ends)];
+	memcpy(p + len, end, strlen(end));
+	return len + strlen(end);
 }
 
 /* Every scan and every chunking give the same digest, length and l= flag. */
