@@ -5,7 +5,7 @@
  *  - libunbound (the system resolver's servers from /etc/resolv.conf by
  *    default, or forwarding to `Nameservers`), with an in-process answer
  *    cache in front of it (dns_cache.h) so repeated lookups do not pay for
- *    the trip through libunbound's thread;
+ *    the trip through the resolver's thread;
  *  - a test zone (TestDNSData, see zone.h) answering every lookup from a
  *    zone file in memory, unknown names NXDOMAIN, so tests never need the
  *    internet.
