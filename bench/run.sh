@@ -235,7 +235,11 @@ PB_CONNS=${BENCH_POLICYD_CONNS:-50}
 # threads with epoll (a lighter generator: policyd_bench -T)
 PB_THREADS=${BENCH_POLICYD_THREADS:-0}
 # the open-loop rows: requests a second offered over the PB_CONNS
-# connections, by PB_THREADS epoll threads (2 when that is 0: -r needs -T)
+# connections, by PB_THREADS epoll threads; when that is 0 (-r needs -T),
+# as many as the CPUs beside the daemon's one loop, at most 2: on 2 CPUs a
+# second generator thread leaves 3 busy threads on 2 CPUs, and the tail
+# was the generator's and the daemon's turns on them (p99 at 50,000/s over
+# TCP 1.8-19 ms with 2 threads, 0.4-2.1 ms with 1, December 2026)
 PB_RATE=${BENCH_POLICYD_RATE:-50000}
 # Redis's open-loop row: a rate its closed-loop row shows it takes here
 # (about 30,000/s on 2 CPUs), so its latency is that of a loaded server,
@@ -244,7 +248,11 @@ PB_REDIS_RATE=${BENCH_POLICYD_REDIS_RATE:-20000}
 # an open-loop row at a rate that leaves the daemon idle: the machine's floor
 PB_FLOOR_RATE=${BENCH_POLICYD_FLOOR_RATE:-2000}
 PB_RATE_THREADS=$PB_THREADS
-[ "$PB_RATE_THREADS" -gt 0 ] 2>/dev/null || PB_RATE_THREADS=2
+if ! [ "$PB_RATE_THREADS" -gt 0 ] 2>/dev/null; then
+	PB_RATE_THREADS=$(( $(nproc) - 1 ))
+	[ "$PB_RATE_THREADS" -ge 1 ] || PB_RATE_THREADS=1
+	[ "$PB_RATE_THREADS" -le 2 ] || PB_RATE_THREADS=2
+fi
 pb_pids=()
 pb_cleanup() { local p; for p in "${pb_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; pb_pids=(); }
 trap 'pb_cleanup; rm -rf "$tmp"' EXIT
@@ -371,7 +379,7 @@ else
 	fi
 	echo "   load: closed = each connection sends its next request when its reply is in"
 	echo "   (the most the server does; latency = conns / req/s); a number = that many"
-	echo "   requests/s offered on a schedule ($PB_RATE_THREADS epoll threads), latency from each"
+	echo "   requests/s offered on a schedule ($PB_RATE_THREADS epoll thread(s): the CPUs beside the daemon's loop, at most 2), latency from each"
 	echo "   request's due time (a late reply delays the next request, and that counts)"
 	echo "   one cachet-policyd process (one event loop); the load generator runs on"
 	echo "   the same machine and takes CPU from it; journal and nojournal have a"
