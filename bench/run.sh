@@ -231,15 +231,22 @@ done
 POLICYD=$BUILD/bin/cachet-policyd
 POLICYD_BENCH=$BUILD/bench/policyd_bench
 PB_CONNS=${BENCH_POLICYD_CONNS:-50}
-# 0: one load thread per connection; N: the connections shared by N
-# threads with epoll (a lighter generator: policyd_bench -T)
-PB_THREADS=${BENCH_POLICYD_THREADS:-0}
-# the open-loop rows: requests a second offered over the PB_CONNS
-# connections, by PB_THREADS epoll threads; when that is 0 (-r needs -T),
-# as many as the CPUs beside the daemon's one loop, at most 2: on 2 CPUs a
-# second generator thread leaves 3 busy threads on 2 CPUs, and the tail
-# was the generator's and the daemon's turns on them (p99 at 50,000/s over
-# TCP 1.8-19 ms with 2 threads, 0.4-2.1 ms with 1, December 2026)
+# The load generator's threads, sharing the connections with epoll
+# (policyd_bench -T): by default as many as the CPUs beside the daemon's
+# one loop, at most 2 (1 on 2 CPUs).  More leave more busy threads than
+# CPUs, and the figures become the generator's: on 2 CPUs, one blocking
+# thread per connection cost more CPU per request than the daemon and
+# raised the daemon's own (closed TCP 39-47k req/s at 19-24 us/req,
+# against 59-65k at 15-17 us/req with one epoll thread, runs alternating),
+# and two epoll threads took the open rows' p99 at 50,000/s over TCP to
+# 1.8-19 ms (0.4-2.1 ms with one; December 2026).  BENCH_POLICYD_THREADS=N
+# sets N; 0 gives the closed rows one blocking thread per connection (the
+# open rows need -T and keep the default).
+pb_auto_threads=$(( $(nproc) - 1 ))
+[ "$pb_auto_threads" -ge 1 ] || pb_auto_threads=1
+[ "$pb_auto_threads" -le 2 ] || pb_auto_threads=2
+PB_THREADS=${BENCH_POLICYD_THREADS:-$pb_auto_threads}
+# the open-loop rows: requests a second offered over the PB_CONNS connections
 PB_RATE=${BENCH_POLICYD_RATE:-50000}
 # Redis's open-loop row: a rate its closed-loop row shows it takes here
 # (about 30,000/s on 2 CPUs), so its latency is that of a loaded server,
@@ -248,11 +255,7 @@ PB_REDIS_RATE=${BENCH_POLICYD_REDIS_RATE:-20000}
 # an open-loop row at a rate that leaves the daemon idle: the machine's floor
 PB_FLOOR_RATE=${BENCH_POLICYD_FLOOR_RATE:-2000}
 PB_RATE_THREADS=$PB_THREADS
-if ! [ "$PB_RATE_THREADS" -gt 0 ] 2>/dev/null; then
-	PB_RATE_THREADS=$(( $(nproc) - 1 ))
-	[ "$PB_RATE_THREADS" -ge 1 ] || PB_RATE_THREADS=1
-	[ "$PB_RATE_THREADS" -le 2 ] || PB_RATE_THREADS=2
-fi
+[ "$PB_RATE_THREADS" -gt 0 ] 2>/dev/null || PB_RATE_THREADS=$pb_auto_threads
 pb_pids=()
 pb_cleanup() { local p; for p in "${pb_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; pb_pids=(); }
 trap 'pb_cleanup; rm -rf "$tmp"' EXIT
@@ -379,7 +382,7 @@ else
 	fi
 	echo "   load: closed = each connection sends its next request when its reply is in"
 	echo "   (the most the server does; latency = conns / req/s); a number = that many"
-	echo "   requests/s offered on a schedule ($PB_RATE_THREADS epoll thread(s): the CPUs beside the daemon's loop, at most 2), latency from each"
+	echo "   requests/s offered on a schedule ($PB_RATE_THREADS epoll thread(s)), latency from each"
 	echo "   request's due time (a late reply delays the next request, and that counts)"
 	echo "   one cachet-policyd process (one event loop); the load generator runs on"
 	echo "   the same machine and takes CPU from it; journal and nojournal have a"
