@@ -23,7 +23,7 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__SSE2__)
 #include <immintrin.h>
 #define SCAN_WIDE 1
 #endif
@@ -318,6 +318,14 @@ static size_t stage_tail(struct dkim_bodyhash *bh, const uint8_t *p, size_t j, s
 }
 
 /*
+ * The same, many bytes at a time.  Each step stores all the bytes it
+ * looked at in the stage and keeps those before the stop: the run is
+ * copied as it is scanned, and the common stops are settled on the way
+ * (settle_stop).  The last bytes of the chunk, fewer than a step and its
+ * two bytes of look-ahead, go to the narrower scan.
+ */
+#ifdef __SSE2__
+/*
  * A stop inside a run, in the forms ordinary text has, settled without
  * leaving the scan: a WSP run between words (relaxed: one SP), WSP at the
  * end of a line with text on the next (relaxed: dropped), and line ends
@@ -371,14 +379,6 @@ static inline size_t run_stopped(struct dkim_bodyhash *bh, size_t o, size_t j, u
 	return next;
 }
 
-/*
- * The same, many bytes at a time.  Each step stores all the bytes it
- * looked at in the stage and keeps those before the stop: the run is
- * copied as it is scanned, and the common stops are settled on the way
- * (settle_stop).  The last bytes of the chunk, fewer than a step and its
- * two bytes of look-ahead, go to the narrower scan.
- */
-#ifdef __SSE2__
 /* 16 bytes: bit k is set when byte j+k stops, given a = bytes j.., b = j+1.., c = j+2.. */
 static unsigned stop_mask16(bool relaxed, __m128i a, __m128i b, __m128i c)
 {
