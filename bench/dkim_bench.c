@@ -168,6 +168,13 @@ static struct measure run_timed(void (*op)(struct bench_case *), struct bench_ca
 
 #define PAIR_ROUNDS 4
 
+static void add_measure(struct measure *sum, struct measure m)
+{
+	sum->ops += m.ops;
+	sum->cpu += m.cpu;
+	sum->wall += m.wall;
+}
+
 /* a and b in alternating rounds, each a share of the figure's time. */
 static void run_pair(void (*a)(struct bench_case *), void (*b)(struct bench_case *),
 		     struct bench_case *c, const struct options *o, struct measure *ma,
@@ -177,14 +184,8 @@ static void run_pair(void (*a)(struct bench_case *), void (*b)(struct bench_case
 	part.seconds = o->seconds / PAIR_ROUNDS;
 	*ma = *mb = (struct measure){ 0, 0, 0 };
 	for (int round = 0; round < PAIR_ROUNDS; round++) {
-		struct measure m = run_timed(a, c, &part);
-		ma->ops += m.ops;
-		ma->cpu += m.cpu;
-		ma->wall += m.wall;
-		m = run_timed(b, c, &part);
-		mb->ops += m.ops;
-		mb->cpu += m.cpu;
-		mb->wall += m.wall;
+		add_measure(ma, run_timed(a, c, &part));
+		add_measure(mb, run_timed(b, c, &part));
 		part.warmup = 0;	/* once is enough */
 	}
 }

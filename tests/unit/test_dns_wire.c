@@ -56,7 +56,9 @@ static void put_pointer(struct pkt *p, size_t to)
 	put16(p, 0xC000 | (unsigned)to);
 }
 
-/* Header with counts, then the question (its name at offset 12). */
+#define QNAME 12	/* where the question's name starts */
+
+/* Header with counts, then the question (its name at QNAME). */
 static void start(struct pkt *p, unsigned rcode, unsigned an, unsigned ns, const char *qname,
 		  enum dns_type type)
 {
@@ -72,10 +74,10 @@ static void start(struct pkt *p, unsigned rcode, unsigned an, unsigned ns, const
 	put16(p, 1);
 }
 
-/* An RR owned by the question's name (a pointer to offset 12). */
-static void rr_header(struct pkt *p, enum dns_type type, uint32_t ttl, unsigned rdlen)
+/* An RR's header, its owner a pointer to the name at offset owner. */
+static void rr_header(struct pkt *p, size_t owner, unsigned type, uint32_t ttl, unsigned rdlen)
 {
-	put_pointer(p, 12);
+	put_pointer(p, owner);
 	put16(p, type);
 	put16(p, 1);
 	put32(p, ttl);
@@ -93,7 +95,7 @@ static void test_a_record_and_ttl(void)
 {
 	struct pkt p;
 	start(&p, 0, 1, 0, "mail.example", DNS_T_A);
-	rr_header(&p, DNS_T_A, 300, 4);
+	rr_header(&p, QNAME, DNS_T_A, 300, 4);
 	put(&p, "\xc0\x00\x02\x19", 4);
 	struct dns_answer a = read_packet(&p, DNS_T_A);
 	T_EQ_INT(a.status, DNS_OK);
@@ -107,10 +109,10 @@ static void test_compressed_mx(void)
 {
 	struct pkt p;
 	start(&p, 0, 1, 0, "example", DNS_T_MX);
-	rr_header(&p, DNS_T_MX, 60, 2 + 5 + 2);
+	rr_header(&p, QNAME, DNS_T_MX, 60, 2 + 5 + 2);
 	put16(&p, 10);
 	put(&p, "\x04mail", 5);
-	put_pointer(&p, 12);
+	put_pointer(&p, QNAME);
 	struct dns_answer a = read_packet(&p, DNS_T_MX);
 	T_EQ_INT(a.status, DNS_OK);
 	T_EQ_INT(a.count, 1);
@@ -125,11 +127,7 @@ static void test_malformed_packets(void)
 	struct pkt p;
 	/* the owner points to itself */
 	start(&p, 0, 1, 0, "example", DNS_T_A);
-	put_pointer(&p, p.len);
-	put16(&p, DNS_T_A);
-	put16(&p, 1);
-	put32(&p, 60);
-	put16(&p, 4);
+	rr_header(&p, p.len, DNS_T_A, 60, 4);
 	put(&p, "\x01\x02\x03\x04", 4);
 	struct dns_answer a = read_packet(&p, DNS_T_A);
 	T_EQ_INT(a.status, DNS_SERVFAIL);
@@ -143,7 +141,7 @@ static void test_malformed_packets(void)
 	T_EQ_INT(a.status, DNS_SERVFAIL);
 	/* rdata longer than the packet */
 	start(&p, 0, 1, 0, "example", DNS_T_TXT);
-	rr_header(&p, DNS_T_TXT, 60, 200);
+	rr_header(&p, QNAME, DNS_T_TXT, 60, 200);
 	put(&p, "\x03" "abc", 4);
 	a = read_packet(&p, DNS_T_TXT);
 	T_EQ_INT(a.status, DNS_SERVFAIL);
@@ -156,7 +154,7 @@ static void test_malformed_packets(void)
 	T_EQ_INT(a.status, DNS_SERVFAIL);
 	/* an MX whose rdata does not parse: dropped; none left is SERVFAIL */
 	start(&p, 0, 1, 0, "example", DNS_T_MX);
-	rr_header(&p, DNS_T_MX, 60, 2);
+	rr_header(&p, QNAME, DNS_T_MX, 60, 2);
 	put16(&p, 10);
 	a = read_packet(&p, DNS_T_MX);
 	T_EQ_INT(a.status, DNS_SERVFAIL);
@@ -169,15 +167,11 @@ static void test_cname_chain(void)
 {
 	struct pkt p;
 	start(&p, 0, 2, 0, "example", DNS_T_A);
-	rr_header(&p, DNS_T_CNAME, 30, 4);
+	rr_header(&p, QNAME, DNS_T_CNAME, 30, 4);
 	size_t target = p.len;
 	put(&p, "\x01" "a", 2);
-	put_pointer(&p, 12);
-	put_pointer(&p, target);
-	put16(&p, DNS_T_A);
-	put16(&p, 1);
-	put32(&p, 300);
-	put16(&p, 4);
+	put_pointer(&p, QNAME);
+	rr_header(&p, target, DNS_T_A, 300, 4);
 	put(&p, "\x01\x02\x03\x04", 4);
 	struct dns_answer a = read_packet(&p, DNS_T_A);
 	T_EQ_INT(a.status, DNS_OK);
@@ -198,13 +192,8 @@ static void test_negative_ttls(void)
 	struct pkt p;
 	for (int rcode = 0; rcode <= 3; rcode += 3) {
 		start(&p, (unsigned)rcode, 0, 1, "nope.example", DNS_T_TXT);
-		put_pointer(&p, 12 + 5);	/* "example" */
-		put16(&p, 6);
-		put16(&p, 1);
-		put32(&p, 900);
-		put16(&p, 2 + 2 + 20);
+		rr_header(&p, QNAME + 5, 6, 900, 2 + 20);	/* SOA of "example" */
 		put(&p, "\x00\x00", 2);	/* mname, rname: the root */
-		put(&p, "\x00\x00", 2);
 		put32(&p, 1);
 		put32(&p, 3600);
 		put32(&p, 600);
@@ -225,7 +214,7 @@ static void test_rcode_and_dnssec(void)
 {
 	struct pkt p;
 	start(&p, 0, 1, 0, "example", DNS_T_A);
-	rr_header(&p, DNS_T_A, 0x80000000u, 4);	/* RFC 2181 8: counts as 0 */
+	rr_header(&p, QNAME, DNS_T_A, 0x80000000u, 4);	/* RFC 2181 8: counts as 0 */
 	put(&p, "\x01\x02\x03\x04", 4);
 	struct dns_answer a = { .type = DNS_T_A };
 	dns_answer_from_packet(2, p.b, p.len, DNS_SEC_INSECURE, &a);
