@@ -418,9 +418,10 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
 	struct dns *d = arg;
+	/* One read: a byte is written only when the queue was empty, and any
+	   left over wakes the loop again (level-triggered), to an empty queue. */
 	char drain[64];
-	while (read(fd, drain, sizeof(drain)) > 0)
-		;
+	(void)!read(fd, drain, sizeof(drain));
 	pthread_mutex_lock(&d->mu);
 	struct dns_lookup *l = d->queue;
 	d->queue = d->queue_tail = NULL;

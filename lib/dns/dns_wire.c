@@ -236,29 +236,22 @@ static bool wanted(const struct rr *r, enum dns_type type, const char *name)
 static long answer_records(const struct packet *pk, const char *name, uint32_t ttl,
 			   struct dns_answer *a)
 {
-	size_t off = pk->answer, n = 0;
+	size_t off = pk->answer, seen = 0;
 	struct rr r;
+	size_t room = pk->counts[1] < DNS_MAX_RECORDS ? pk->counts[1] : DNS_MAX_RECORDS;
+	a->rr = room > 0 ? xcalloc(room, sizeof(*a->rr)) : NULL;
 	for (size_t i = 0; i < pk->counts[1]; i++) {
 		if (!next_rr(pk, &off, &r))
 			return -1;
-		n += wanted(&r, a->type, name);
-	}
-	if (n == 0)
-		return 0;
-	a->rr = xcalloc(n < DNS_MAX_RECORDS ? n : DNS_MAX_RECORDS, sizeof(*a->rr));
-	off = pk->answer;
-	for (size_t i = 0, kept = 0; i < pk->counts[1] && kept < DNS_MAX_RECORDS; i++) {
-		(void)next_rr(pk, &off, &r);	/* read once already */
-		if (!wanted(&r, a->type, name))
+		if (!wanted(&r, a->type, name) || seen++ >= DNS_MAX_RECORDS)
 			continue;
-		kept++;
 		if (rdata_parse(a->type, pk, &r, &a->rr[a->count])) {
 			a->count++;
 			ttl = r.ttl < ttl ? r.ttl : ttl;
 		}
 	}
 	a->ttl = ttl;
-	return (long)n;
+	return (long)seen;
 }
 
 /*
@@ -316,23 +309,21 @@ void dns_answer_from_packet(int rcode, const uint8_t *packet, size_t len, int se
 		return;
 	}
 	/* The packet is only there to read when libunbound's rcode is 0. */
-	if (rcode != 0) {
-		a->status = rcode == 3 ? DNS_NXDOMAIN : DNS_SERVFAIL;
-		a->why = rcode == 3 ? NULL : rcode_why(rcode);
-		return;
-	}
-	if (packet == NULL || !packet_open(&pk, name)) {
+	bool readable = rcode == 0 && packet != NULL && packet_open(&pk, name);
+	if (rcode == 0 && !readable) {
 		malformed(a, "malformed answer packet");
 		return;
 	}
-	if (pk.rcode == 3) {
+	if (rcode == 0)
+		rcode = (int)pk.rcode;
+	if (rcode == 3) {
 		a->status = DNS_NXDOMAIN;
-		a->ttl = negative_ttl(&pk);
+		a->ttl = readable ? negative_ttl(&pk) : 0;
 		return;
 	}
-	if (pk.rcode != 0) {
+	if (rcode != 0) {
 		a->status = DNS_SERVFAIL;
-		a->why = rcode_why((int)pk.rcode);
+		a->why = rcode_why(rcode);
 		return;
 	}
 	uint32_t ttl = 0x7fffffffu;
@@ -340,6 +331,7 @@ void dns_answer_from_packet(int rcode, const uint8_t *packet, size_t len, int se
 	if (!chain_end(&pk, a->type, name, &ttl) || (seen = answer_records(&pk, name, ttl, a)) < 0) {
 		malformed(a, "malformed answer packet");
 	} else if (seen == 0) {
+		dns_answer_clear(a);
 		a->status = DNS_NODATA;
 		a->ttl = negative_ttl(&pk);
 	} else if (a->count == 0) {
